@@ -18,6 +18,8 @@ export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
   /** own session and process group (setsid) */
   newSession?: boolean;
+  /** argv[0], when it is not `file` */
+  argv0?: string;
 }
 
 /**
@@ -33,6 +35,7 @@ export function spawnChild(file: string, args: readonly string[], options: Spawn
       stdio: options.stdio,
       env: options.env ?? process.env,
       detached: options.newSession ?? false,
+      ...(options.argv0 === undefined ? {} : { argv0: options.argv0 }),
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'EINVAL';

@@ -1,0 +1,24 @@
+// runsv DIR: supervise one service directory (reference §3).
+import { Supervisor, SetupError } from '../supervisor/supervisor.js';
+import { writeErr, usage } from './output.js';
+
+const argv0 = process.argv[1]?.slice(process.argv[1].lastIndexOf('/') + 1) ?? 'runsv';
+const args = process.argv.slice(2);
+if (args.length !== 1) usage(argv0, ' dir', 1);
+const dir = args[0]!;
+const prefix = `runsv ${dir}: `;
+
+let supervisor: Supervisor;
+try {
+  supervisor = new Supervisor(dir, {
+    warn: (m) => writeErr(`${prefix}warning: ${m}\n`),
+    fatal: (m) => writeErr(`${prefix}fatal: ${m}\n`),
+  });
+} catch (err) {
+  if (!(err instanceof SetupError)) throw err;
+  writeErr(`${prefix}fatal: ${err.message}\n`);
+  process.exit(111);
+}
+process.on('SIGTERM', () => supervisor.terminate());
+supervisor.done.then(() => process.exit(0));
+supervisor.start();

@@ -1,0 +1,374 @@
+// runsv's state machine for one service directory: the service, its
+// optional log service, the pipe between them and the control FIFOs
+// (reference §3). Nothing here blocks: the restart throttle is a timer and
+// custom control programs are awaited, so many supervisors can share one
+// event loop (runsvdir) as well as run alone (runsv).
+import { closeSync, openSync, realpathSync, statSync, constants } from 'node:fs';
+import { Socket } from 'node:net';
+import { State } from '../protocol/status.js';
+import { nowMicros, taiNow, unixSeconds, type Tai64n } from '../protocol/tai64n.js';
+import { pipe } from '../sys/fd.js';
+import { spawnChild, type ExitStatus } from '../sys/spawn.js';
+import { errorCode } from '../sys/errors.js';
+import { errorText, errorTextOf } from '../sys/errstr.js';
+import { Unit } from './unit.js';
+import { runCustomControl } from './custom-control.js';
+import { SetupError, ensureSuperviseDir, takeLock, openControlFifo, openOkFifo } from './supervise-dir.js';
+
+export { SetupError };
+
+/** Where a supervisor's messages go; lines are prefixed `runsv NAME: `. */
+export interface Reporter {
+  warn(message: string): void;
+  /** a child-side failure runit reports as fatal; the supervisor goes on */
+  fatal(message: string): void;
+}
+
+const SIGNAL_OF: Record<string, NodeJS.Signals> = {
+  h: 'SIGHUP',
+  a: 'SIGALRM',
+  i: 'SIGINT',
+  q: 'SIGQUIT',
+  '1': 'SIGUSR1',
+  '2': 'SIGUSR2',
+};
+
+/** run restarts at most once a second (runit: a blocking sleep(1)). */
+const RESTART_INTERVAL_US = 1_000_000;
+
+function micros(t: Tai64n): number {
+  return unixSeconds(t) * 1e6 + Math.floor(t.nsec / 1000);
+}
+
+export class Supervisor {
+  readonly main: Unit;
+  readonly log: Unit | undefined;
+  /** resolves when the supervisor has exited (`x` or SIGTERM completed) */
+  readonly done: Promise<void>;
+
+  private readonly dir: string;
+  private readonly logPipe: { read: number; write: number } | undefined;
+  private readonly fds: number[] = [];
+  private readonly sockets: Socket[] = [];
+  private readonly starting = new Set<Unit>();
+  private readonly throttleTimers = new Map<Unit, NodeJS.Timeout>();
+  /** units asked to run once (`o`) while they could not start yet */
+  private readonly onceRequested = new Set<Unit>();
+  private logPipeClosed = false;
+  private exited = false;
+  private queue: Promise<void> = Promise.resolve();
+  private resolveDone!: () => void;
+
+  /**
+   * Set up `dir` as runsv does at start-up; throws SetupError with runit's
+   * fatal message when the directory cannot be supervised.
+   */
+  constructor(dir: string, private readonly reporter: Reporter) {
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    try {
+      this.dir = realpathSync(dir);
+      if (!statSync(this.dir).isDirectory()) throw Object.assign(new Error(), { code: 'ENOTDIR' });
+    } catch (err) {
+      throw new SetupError(`unable to change to directory: ${errorTextOf(err)}`);
+    }
+    const warn = (m: string) => reporter.warn(m);
+    this.main = new Unit(`${this.dir}/supervise`, 'supervise', false, warn);
+    if (exists(`${this.dir}/down`)) this.main.want = 'down';
+
+    let hasLog = false;
+    try {
+      if (statSync(`${this.dir}/log`).isDirectory()) hasLog = true;
+      else warn('./log: not a directory.');
+    } catch (err) {
+      if (errorCode(err) !== 'ENOENT') warn(`unable to stat() ./log: : ${errorTextOf(err)}`);
+    }
+    try {
+      if (hasLog) {
+        try {
+          this.logPipe = pipe();
+        } catch (err) {
+          throw new SetupError(`unable to create log pipe: ${errorTextOf(err)}`);
+        }
+        this.fds.push(this.logPipe.read, this.logPipe.write);
+        this.log = new Unit(`${this.dir}/log/supervise`, 'log/supervise', true, warn);
+        if (exists(`${this.dir}/log/down`)) this.log.want = 'down';
+      }
+      this.openSuperviseDirs();
+    } catch (err) {
+      this.closeAll();
+      throw err;
+    }
+  }
+
+  /** Start supervising: the main loop's first iteration. */
+  start(): void {
+    this.tick();
+  }
+
+  /** SIGTERM: runsv treats it as `x` for the service. */
+  terminate(): void {
+    this.enqueue(this.main, 'x');
+  }
+
+  private openSuperviseDirs(): void {
+    ensureSuperviseDir(this.dir, 'supervise');
+    this.fds.push(takeLock(this.main.superviseDir, 'supervise', false));
+    if (this.log) {
+      ensureSuperviseDir(`${this.dir}/log`, 'log/supervise');
+      this.fds.push(takeLock(this.log.superviseDir, 'log/supervise', true));
+    }
+    for (const unit of this.units()) {
+      this.listen(unit, openControlFifo(unit.superviseDir, unit.label));
+      unit.writeStatus();
+    }
+    for (const unit of this.units()) this.fds.push(openOkFifo(unit.superviseDir, unit.label));
+  }
+
+  private units(): Unit[] {
+    return this.log ? [this.main, this.log] : [this.main];
+  }
+
+  private listen(unit: Unit, fd: number): void {
+    const socket = new Socket({ fd, readable: true, writable: false });
+    socket.on('data', (bytes: Buffer) => {
+      for (const byte of bytes) this.enqueue(unit, String.fromCharCode(byte));
+    });
+    socket.on('error', (err) => this.reporter.warn(`unable to read ${unit.label}/control: ${errorTextOf(err)}`));
+    this.sockets.push(socket);
+  }
+
+  /** Control letters are applied one at a time, in the order they arrived. */
+  private enqueue(unit: Unit, letter: string): void {
+    this.queue = this.queue
+      .then(() => (this.exited ? undefined : this.control(unit, letter)))
+      .catch((err) => this.reporter.warn(`unable to handle control ${JSON.stringify(letter)}: ${String(err)}`))
+      .then(() => this.tick());
+  }
+
+  /** The main loop's body: start what should run, then see if runsv is done. */
+  private tick(): void {
+    if (this.exited) return;
+    const { main, log } = this;
+    if (log && this.shouldStart(log)) this.launch(log);
+    if (this.shouldStart(main)) this.launch(main);
+    this.checkExit();
+  }
+
+  private shouldStart(unit: Unit): boolean {
+    return unit.pid === 0 && (unit.want === 'up' || unit.state === State.Finish || this.onceRequested.has(unit));
+  }
+
+  private checkExit(): void {
+    const { main, log } = this;
+    if (main.want !== 'exit' || main.state !== State.Down || this.starting.has(main)) return;
+    if (!log || log.pid === 0) return this.exit();
+    if (log.want !== 'exit') {
+      log.want = 'exit';
+      log.writeStatus();
+      this.closeLogPipe();
+    }
+  }
+
+  private closeLogPipe(): void {
+    if (!this.logPipe || this.logPipeClosed) return;
+    this.logPipeClosed = true;
+    for (const [end, fd] of [['1', this.logPipe.write], ['0', this.logPipe.read]] as const) {
+      try {
+        closeSync(fd);
+      } catch (err) {
+        this.reporter.warn(`unable to close logpipe[${end}]: ${errorTextOf(err)}`);
+      }
+      this.fds.splice(this.fds.indexOf(fd), 1);
+    }
+  }
+
+  private exit(): void {
+    this.exited = true;
+    this.closeAll();
+    this.resolveDone();
+  }
+
+  private closeAll(): void {
+    for (const timer of this.throttleTimers.values()) clearTimeout(timer);
+    this.throttleTimers.clear();
+    for (const socket of this.sockets) socket.destroy();
+    for (const fd of this.fds) {
+      try {
+        closeSync(fd);
+      } catch {}
+    }
+    this.fds.length = 0;
+  }
+
+  /** runsv's startservice(): run (after control/u), finish, or log/run. */
+  private async launch(unit: Unit): Promise<void> {
+    if (unit.pid !== 0 || this.starting.has(unit) || this.throttleTimers.has(unit)) return;
+    const finishing = unit.state === State.Finish;
+    this.starting.add(unit);
+    if (!finishing) {
+      this.onceRequested.delete(unit);
+      await this.custom(unit, 'u');
+    }
+    const file = finishing ? './finish' : './run';
+    const args = finishing ? finishArgs(unit.lastExit) : [];
+    const cwd = unit.isLog ? `${this.dir}/log` : this.dir;
+    const logFds = this.logPipeClosed ? undefined : this.logPipe;
+    const stdout = unit.isLog ? 1 : (logFds?.write ?? 1);
+    const stdin = unit.isLog ? (logFds?.read ?? 'ignore') : 0;
+    const pid = spawnChild(file, args, { cwd, stdio: [stdin, stdout, 2] }, (status) => this.reap(unit, status));
+    if (!finishing) {
+      unit.time = taiNow();
+      unit.state = State.Run;
+    }
+    unit.paused = false;
+    unit.gotTerm = false;
+    if (pid === undefined) return; // reap() reports the exec failure as exit 111
+    this.starting.delete(unit);
+    unit.setPid(pid);
+    unit.writeStatus();
+  }
+
+  /** A child of `unit` ended (or never started: exec failure). */
+  private reap(unit: Unit, status: ExitStatus): void {
+    if (this.exited) return;
+    if ('execError' in status) {
+      const what = unit.isLog ? 'log/./run' : unit.state === State.Finish ? './finish' : './run';
+      this.reporter.fatal(`unable to start ${what}: ${errorText(status.execError)}`);
+      status = { code: 111, signal: 0 };
+      this.starting.delete(unit);
+    }
+    unit.setPid(0);
+    unit.lastExit = status;
+    unit.gotTerm = false;
+    if (!unit.isLog && unit.state !== State.Finish && readable(`${this.dir}/finish`)) {
+      unit.state = State.Finish;
+      unit.writeStatus();
+      return this.tick();
+    }
+    unit.state = State.Down;
+    const startedAt = micros(unit.time);
+    unit.time = taiNow();
+    unit.writeStatus();
+    const wait = startedAt + RESTART_INTERVAL_US - nowMicros();
+    if (wait > 0) {
+      this.throttleTimers.set(
+        unit,
+        setTimeout(() => {
+          this.throttleTimers.delete(unit);
+          this.tick();
+        }, Math.ceil(wait / 1000)),
+      );
+    }
+    this.tick();
+  }
+
+  private custom(unit: Unit, letter: string): Promise<boolean> {
+    if (unit.isLog) return Promise.resolve(false);
+    return runCustomControl(
+      {
+        serviceDir: this.dir,
+        stdout: this.logPipeClosed ? undefined : this.logPipe?.write,
+        warn: (m) => this.reporter.warn(m),
+        fatal: (m) => this.reporter.fatal(m),
+      },
+      letter,
+    );
+  }
+
+  private signal(unit: Unit, signal: NodeJS.Signals): void {
+    if (unit.pid === 0) return;
+    try {
+      process.kill(unit.pid, signal);
+    } catch {
+      // already gone: its reap is on the way
+    }
+  }
+
+  /** runsv's stopservice(): TERM (unless control/t handled it), then CONT. */
+  private async stop(unit: Unit): Promise<void> {
+    if (unit.pid !== 0 && !(await this.custom(unit, 't')) && unit.pid !== 0) {
+      this.signal(unit, 'SIGTERM');
+      unit.gotTerm = true;
+      unit.writeStatus();
+    }
+    if (unit.want === 'down' || unit.want === 'exit') {
+      this.signal(unit, 'SIGCONT');
+      await this.custom(unit, unit.want === 'down' ? 'd' : 'x');
+    }
+  }
+
+  /** Apply one control letter (reference §3.4). */
+  private async control(unit: Unit, letter: string): Promise<void> {
+    const running = unit.pid !== 0 && unit.state === State.Run;
+    switch (letter) {
+      case 'u':
+        unit.want = 'up';
+        unit.writeStatus();
+        return;
+      case 'o':
+        unit.want = 'down';
+        unit.writeStatus();
+        if (unit.pid === 0) this.onceRequested.add(unit);
+        return;
+      case 'd':
+        this.onceRequested.delete(unit);
+        unit.want = 'down';
+        unit.writeStatus();
+        if (running) await this.stop(unit);
+        return;
+      case 'x':
+        if (unit.isLog) return;
+        this.onceRequested.delete(unit);
+        unit.want = 'exit';
+        unit.writeStatus();
+        if (running) await this.stop(unit);
+        return;
+      case 't':
+        if (running) await this.stop(unit);
+        return;
+      case 'k':
+        // runit also forces the state to down here, which corrupts it
+        // (docs/differences.md: kill-keeps-state); the reap updates it.
+        if (unit.pid !== 0 && !(await this.custom(unit, 'k'))) this.signal(unit, 'SIGKILL');
+        return;
+      case 'p':
+        if (running && !(await this.custom(unit, 'p'))) this.signal(unit, 'SIGSTOP');
+        unit.paused = true;
+        unit.writeStatus();
+        return;
+      case 'c':
+        if (running && !(await this.custom(unit, 'c'))) this.signal(unit, 'SIGCONT');
+        unit.paused = false;
+        unit.writeStatus();
+        return;
+      default: {
+        const signal = SIGNAL_OF[letter];
+        if (signal && running && !(await this.custom(unit, letter))) this.signal(unit, signal);
+      }
+    }
+  }
+}
+
+/** finish's arguments: run's exit code (-1 if killed) and the signal number. */
+function finishArgs(status: ExitStatus): string[] {
+  if ('execError' in status) return ['111', '0'];
+  return status.code === null ? ['-1', String(status.signal)] : [String(status.code), '0'];
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readable(path: string): boolean {
+  try {
+    closeSync(openSync(path, constants.O_RDONLY | constants.O_NONBLOCK));
+    return true;
+  } catch {
+    return false;
+  }
+}
