@@ -14,18 +14,25 @@ export interface CustomControlContext {
 }
 
 /**
- * Run `control/<letter>` if it exists with the owner-execute bit; resolve
- * true when it exited 0 ("handled"). Unlike runit, a program killed by a
- * signal has not handled the letter (docs/differences.md: control-killed).
+ * The path of `control/<letter>` when it exists with the owner-execute bit
+ * (checked synchronously, so a letter without a program acts at once).
  */
-export function runCustomControl(ctx: CustomControlContext, letter: string): Promise<boolean> {
+export function findCustomControl(ctx: CustomControlContext, letter: string): string | undefined {
   const name = `control/${letter}`;
   try {
-    if (!(statSync(`${ctx.serviceDir}/${name}`).mode & 0o100)) return Promise.resolve(false);
+    return statSync(`${ctx.serviceDir}/${name}`).mode & 0o100 ? name : undefined;
   } catch (err) {
     if (errorCode(err) !== 'ENOENT') ctx.warn(`unable to stat ${name}: ${errorTextOf(err)}`);
-    return Promise.resolve(false);
+    return undefined;
   }
+}
+
+/**
+ * Run a custom control program; resolve true when it exited 0 ("handled").
+ * Unlike runit, a program killed by a signal has not handled the letter
+ * (docs/differences.md: control-killed).
+ */
+export function runCustomControl(ctx: CustomControlContext, name: string): Promise<boolean> {
   return new Promise((resolve) => {
     spawnChild(name, [], { cwd: ctx.serviceDir, stdio: [0, ctx.stdout ?? 1, 2] }, (status) => {
       if ('execError' in status) {

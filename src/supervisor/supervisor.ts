@@ -12,7 +12,7 @@ import { spawnChild, type ExitStatus } from '../sys/spawn.js';
 import { errorCode } from '../sys/errors.js';
 import { errorText, errorTextOf } from '../sys/errstr.js';
 import { Unit } from './unit.js';
-import { runCustomControl } from './custom-control.js';
+import { findCustomControl, runCustomControl } from './custom-control.js';
 import { SetupError, ensureSuperviseDir, takeLock, openControlFifo, openOkFifo } from './supervise-dir.js';
 
 export { SetupError };
@@ -207,7 +207,8 @@ export class Supervisor {
     this.starting.add(unit);
     if (!finishing) {
       this.onceRequested.delete(unit);
-      await this.custom(unit, 'u');
+      const handled = this.custom(unit, 'u');
+      if (handled) await handled;
     }
     const file = finishing ? './finish' : './run';
     const args = finishing ? finishArgs(unit.lastExit) : [];
@@ -262,17 +263,21 @@ export class Supervisor {
     this.tick();
   }
 
-  private custom(unit: Unit, letter: string): Promise<boolean> {
-    if (unit.isLog) return Promise.resolve(false);
-    return runCustomControl(
-      {
-        serviceDir: this.dir,
-        stdout: this.logPipeClosed ? undefined : this.logPipe?.write,
-        warn: (m) => this.reporter.warn(m),
-        fatal: (m) => this.reporter.fatal(m),
-      },
-      letter,
-    );
+  /**
+   * Run control/<letter> when the service has one: a promise of "handled".
+   * Without one the answer is a plain false, so the default action is taken
+   * in the same turn of the event loop.
+   */
+  private custom(unit: Unit, letter: string): Promise<boolean> | false {
+    if (unit.isLog) return false;
+    const ctx = {
+      serviceDir: this.dir,
+      stdout: this.logPipeClosed ? undefined : this.logPipe?.write,
+      warn: (m: string) => this.reporter.warn(m),
+      fatal: (m: string) => this.reporter.fatal(m),
+    };
+    const program = findCustomControl(ctx, letter);
+    return program === undefined ? false : runCustomControl(ctx, program);
   }
 
   private signal(unit: Unit, signal: NodeJS.Signals): void {

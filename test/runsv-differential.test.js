@@ -1,0 +1,92 @@
+// Differential: the same service under Debian's runsv and under ours,
+// driven by Debian's sv; what sv prints must match modulo pids and seconds.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { bin, debian, tempDir, makeService, startDetached, stopAll, waitFor, run, readText, normalizeSv } from './helpers.js';
+
+after(stopAll);
+
+const SERVICE = {
+  run: '#!/bin/sh\ntrap "exit 0" TERM\necho up\nwhile :; do sleep 0.1; done\n',
+  finish: '#!/bin/sh\nexit 0\n',
+  'log/run': '#!/bin/sh\nexec cat > out\n',
+};
+
+async function pair(files) {
+  const base = tempDir();
+  const dirs = {};
+  for (const [name, runsv] of [['theirs', debian('runsv')], ['ours', bin('runsv')]]) {
+    const dir = makeService(join(base, name, 'svc'), files);
+    startDetached(runsv, [dir], { cwd: join(base, name) });
+    await waitFor(() => existsSync(join(dir, 'supervise/ok')) && existsSync(join(dir, 'log/supervise/ok')), { what: `${name} ready` });
+    dirs[name] = dir;
+  }
+  return { base, dirs };
+}
+
+/** Run the same sv command on both, relative names, and compare. */
+function both(dirs, args) {
+  const results = {};
+  for (const name of ['theirs', 'ours']) {
+    const r = run(debian('sv'), [...args, './svc'], { cwd: join(dirs[name], '..') });
+    results[name] = { code: r.code, stdout: normalizeSv(r.stdout), stderr: r.stderr };
+  }
+  assert.deepEqual(results.ours, results.theirs, `sv ${args.join(' ')}`);
+  return results.ours;
+}
+
+const settled = (dir, text) => waitFor(() => readText(join(dir, 'supervise/stat')) === text, { what: text });
+
+/**
+ * Send without waiting, let both supervisors reach `stat`, then compare
+ * `sv status`. (Waiting forms whose condition may already hold before the
+ * letter is processed, e.g. `-w up` on a running service or `-w restart`
+ * within one second of the start, race in runit itself; only the
+ * deterministic ones are compared with -w.)
+ */
+async function step(dirs, command, stat) {
+  both(dirs, [command]);
+  for (const dir of Object.values(dirs)) await settled(dir, stat);
+  return both(dirs, ['status']);
+}
+
+test('Debian sv status/up/down/once/pause/cont/restart/exit: same output under both runsv', async () => {
+  const { dirs } = await pair(SERVICE);
+  for (const dir of Object.values(dirs)) await settled(dir, 'run\n');
+  for (const dir of Object.values(dirs)) await waitFor(() => readText(join(dir, 'log/supervise/stat')) === 'run\n', { what: 'log' });
+  assert.match(both(dirs, ['status']).stdout, /^run: \.\/svc: \(pid N\) Ns; run: log: \(pid N\) Ns\n$/);
+  assert.match(both(dirs, ['-w', '5', 'down']).stdout, /^ok: down: \.\/svc: Ns, normally up\n$/);
+  both(dirs, ['status']);
+  both(dirs, ['-w', '5', 'up']);
+  both(dirs, ['-w', '5', 'pause']);
+  both(dirs, ['status']);
+  both(dirs, ['-w', '5', 'cont']);
+  await step(dirs, 'once', 'run, want down\n');
+  both(dirs, ['-w', '5', 'down']);
+  await step(dirs, 'once', 'run, want down\n');
+  await step(dirs, 'up', 'run\n');
+  await step(dirs, 'hup', 'run\n');
+  const before = Object.values(dirs).map((d) => readText(join(d, 'supervise/pid')));
+  both(dirs, ['restart']);
+  for (const [i, dir] of Object.values(dirs).entries()) {
+    await waitFor(() => readText(join(dir, 'supervise/stat')) === 'run\n' && readText(join(dir, 'supervise/pid')) !== before[i], { what: 'restarted' });
+  }
+  both(dirs, ['status']);
+  assert.equal(both(dirs, ['-w', '5', 'exit']).stdout, 'ok: ./svc: runsv not running\n');
+  both(dirs, ['status']);
+});
+
+test('Debian sv on a service that starts down, and on the log service', async () => {
+  const { dirs } = await pair({ ...SERVICE, down: '' });
+  for (const dir of Object.values(dirs)) await settled(dir, 'down\n');
+  assert.match(both(dirs, ['status']).stdout, /^down: \.\/svc: Ns; run: log: \(pid N\) Ns\n$/);
+  both(dirs, ['-w', '5', 'up']);
+  for (const name of ['theirs', 'ours']) {
+    const r = run(debian('sv'), ['-w', '5', 'down', './log'], { cwd: dirs[name] });
+    assert.equal(normalizeSv(r.stdout), 'ok: down: ./log: Ns, normally up\n', name);
+  }
+  both(dirs, ['status']);
+  both(dirs, ['-w', '5', 'exit']);
+});
