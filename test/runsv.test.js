@@ -84,8 +84,9 @@ test('finish gets the exit code, or -1 and the signal', async () => {
     run: '#!/bin/sh\nif [ ! -e once ]; then : > once; exit 3; fi\nexec sleep 1000\n',
     finish: '#!/bin/sh\necho "$@" >> finished\n',
   });
-  const pid = await runningPid(dir);
+  await waitFor(() => lines(join(dir, 'finished')).length === 1, { what: 'first finish' });
   assert.deepEqual(lines(join(dir, 'finished')), ['3 0']);
+  const pid = await runningPid(dir);
   process.kill(pid, 'SIGKILL');
   await waitFor(() => lines(join(dir, 'finished')).length === 2, { what: 'second finish' });
   assert.deepEqual(lines(join(dir, 'finished')), ['3 0', '-1 9']);
@@ -275,12 +276,12 @@ test('log service: cwd log/, stdin from the pipe; log/down starts it down', asyn
 
 test('no line lost: 20 restarts of the service while its log restarts too', async () => {
   const { dir } = await supervise({
-    // TERM is handled between two lines; a write that TERM interrupts (full
-    // pipe) fails whole and is not counted, so each number is printed once
+    // TERM ends the loop between two lines; a write that TERM interrupts
+    // (full pipe) fails whole and is not counted: each number printed once
     run: `#!/bin/sh
-trap 'exit 0' TERM
+trap 'stop=1' TERM
 n=$(cat n 2>/dev/null || echo 0)
-while :; do m=$((n+1)); echo "line $m" 2>/dev/null || continue; n=$m; echo $n > n.new; mv n.new n; done
+while [ -z "$stop" ]; do m=$((n+1)); echo "line $m" 2>/dev/null || continue; n=$m; echo $n > n.new; mv n.new n; done
 `,
     // reads byte by byte (never more than a line) and exits every 300 lines
     'log/run': '#!/bin/sh\ni=0\nwhile IFS= read -r l; do echo "$l" >> out; i=$((i+1)); [ $i -ge 300 ] && exit 0; done\n',
