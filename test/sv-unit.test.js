@@ -165,7 +165,7 @@ test('wait predicates per letter', () => {
   for (const l of 'haiq12') assert.equal(letterState(l, down, start), 'pass');
 });
 
-test('t/k/o compare the full TAI64N time: a start earlier in the same second fails (restart-full-time)', () => {
+test('t/k/o compare the full TAI64N time: a start earlier in the same second fails (sv-precise-time)', () => {
   const start = { sec: TAI + 1000n, nsec: 500_000_000 };
   const sameSecondBefore = rec({ state: 1, pid: 5, sec: 1000n, nsec: 100_000_000 });
   const sameSecondAfter = rec({ state: 1, pid: 6, sec: 1000n, nsec: 600_000_000 });
