@@ -317,3 +317,15 @@ test('interop: Debian sv controls a service under runit-ts runsv', async () => {
   assert.equal(exit.code, 0);
   assert.equal(exit.stdout, `ok: ${dir}: runsv not running\n`);
 });
+
+test('the service gets the soft RLIMIT_NOFILE runsv was started with, not the one Node raised', async () => {
+  const dir = makeService(join(tempDir(), 'svc'), {
+    run: '#!/bin/sh\ngrep "open files" /proc/self/limits > limits\nenv > env\nexec sleep 1000\n',
+  });
+  const hard = run('/bin/sh', ['-c', 'ulimit -Hn']).stdout.trim();
+  const soft = hard === 'unlimited' ? 1000 : Math.min(Number(hard), 1000) - 7;
+  startDetached('/bin/sh', ['-c', `ulimit -Sn ${soft} && exec "$0" "$1"`, bin('runsv'), dir]);
+  await waitFor(() => readText(join(dir, 'env')), { what: 'service env' });
+  assert.match(readText(join(dir, 'limits')), new RegExp(`^Max open files\\s+${soft}\\s`));
+  assert.doesNotMatch(readText(join(dir, 'env')), /RUNIT_TS/);
+});

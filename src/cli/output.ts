@@ -22,8 +22,11 @@ export function usage(name: string, text: string, code: number): never {
   process.exit(code);
 }
 
-/** The program name as runit prints it: basename of argv[0]. */
+/**
+ * The program name as runit prints it: basename of argv[0]. Launchers in
+ * bin/ that are shell scripts run dist/cli/<name>.js, hence the suffix.
+ */
 export function programName(): string {
   const argv1 = process.argv[1] ?? '';
-  return argv1.slice(argv1.lastIndexOf('/') + 1);
+  return argv1.slice(argv1.lastIndexOf('/') + 1).replace(/\.js$/, '');
 }

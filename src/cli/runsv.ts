@@ -1,12 +1,15 @@
 // runsv DIR: supervise one service directory (reference §3).
 import { Supervisor, SetupError } from '../supervisor/supervisor.js';
-import { writeErr, usage } from './output.js';
+import { restoreStartNofile } from '../sys/host-state.js';
+import { writeErr, usage, programName } from './output.js';
 
-const argv0 = process.argv[1]?.slice(process.argv[1].lastIndexOf('/') + 1) ?? 'runsv';
 const args = process.argv.slice(2);
-if (args.length !== 1) usage(argv0, ' dir', 1);
+if (args.length !== 1) usage(programName(), ' dir', 1);
 const dir = args[0]!;
 const prefix = `runsv ${dir}: `;
+
+// services inherit this process's limits, as under runit's runsv
+restoreStartNofile();
 
 let supervisor: Supervisor;
 try {

@@ -1,6 +1,10 @@
 // The one path that replaces this process with another program. Node leaves
 // state behind that a clean program must not inherit (ARCHITECTURE.md §4).
-import { libc, lastErrno } from './libc.js';
+import { libcFunction, lastErrno } from './libc.js';
+
+const signal = libcFunction('void *signal(int sig, void *handler)');
+const sigprocmask = libcFunction('int sigprocmask(int how, const uint8_t *set, _Out_ uint8_t *old)');
+const execve = libcFunction('int execve(const char *path, const char **argv, const char **envp)');
 import { SysError } from './errors.js';
 import { setCloexec, setNonblock } from './fd.js';
 
@@ -19,12 +23,11 @@ export function resetExecState(): void {
       // a closed stdio fd stays closed, as the caller asked (chpst -0/-1/-2)
     }
   }
-  const signal = libc('signal');
   for (let sig = 1; sig < NSIG; sig++) {
     if (sig === SIGKILL || sig === SIGSTOP) continue;
     signal(sig, null);
   }
-  libc('sigprocmask')(SIG_SETMASK, Buffer.alloc(128), null);
+  sigprocmask(SIG_SETMASK, Buffer.alloc(128), null);
 }
 
 function cStrings(list: readonly string[]): (string | null)[] {
@@ -43,7 +46,7 @@ export function execProgram(path: string, argv: readonly string[], env: NodeJS.P
   const candidates = path.includes('/') ? [path] : searchPath(path, env.PATH);
   let firstError = 0;
   for (const candidate of candidates) {
-    libc('execve')(candidate, cStrings(argv), cStrings(envp));
+    execve(candidate, cStrings(argv), cStrings(envp));
     const errno = lastErrno();
     // execvp semantics: remember EACCES, keep looking on ENOENT-like errors
     if (firstError === 0 || errno === 13) firstError = errno;

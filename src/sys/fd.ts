@@ -1,4 +1,10 @@
-import { libc, lastErrno } from './libc.js';
+import { libcFunction, lastErrno } from './libc.js';
+
+const pipe2 = libcFunction('int pipe2(_Out_ int *fds, int flags)');
+const fcntl = libcFunction('int fcntl(int fd, int cmd, long arg)');
+const flock = libcFunction('int flock(int fd, int op)');
+const mkfifoC = libcFunction('int mkfifo(const char *path, uint32_t mode)');
+const dup2C = libcFunction('int dup2(int oldfd, int newfd)');
 import { SysError } from './errors.js';
 
 const O_NONBLOCK = 0o4000;
@@ -17,18 +23,18 @@ function check(result: number, syscall: string, path?: string): number {
 /** A kernel pipe (not a socketpair), both ends close-on-exec. */
 export function pipe(options: { nonblock?: boolean } = {}): { read: number; write: number } {
   const fds = Buffer.alloc(8);
-  check(libc('pipe2')(fds, O_CLOEXEC | (options.nonblock ? O_NONBLOCK : 0)), 'pipe2');
+  check(pipe2(fds, O_CLOEXEC | (options.nonblock ? O_NONBLOCK : 0)), 'pipe2');
   return { read: fds.readInt32LE(0), write: fds.readInt32LE(4) };
 }
 
 export function setCloexec(fd: number, on: boolean): void {
-  const flags = check(libc('fcntl')(fd, F_GETFD, 0), 'fcntl');
-  check(libc('fcntl')(fd, F_SETFD, on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC), 'fcntl');
+  const flags = check(fcntl(fd, F_GETFD, 0), 'fcntl');
+  check(fcntl(fd, F_SETFD, on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC), 'fcntl');
 }
 
 export function setNonblock(fd: number, on: boolean): void {
-  const flags = check(libc('fcntl')(fd, F_GETFL, 0), 'fcntl');
-  check(libc('fcntl')(fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK), 'fcntl');
+  const flags = check(fcntl(fd, F_GETFL, 0), 'fcntl');
+  check(fcntl(fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK), 'fcntl');
 }
 
 const LOCK_EX = 2;
@@ -36,15 +42,15 @@ const LOCK_NB = 4;
 
 /** BSD flock(), exclusive; `wait: false` fails with EAGAIN when held elsewhere. */
 export function flockExclusive(fd: number, wait: boolean, path?: string): void {
-  check(libc('flock')(fd, LOCK_EX | (wait ? 0 : LOCK_NB)), 'flock', path);
+  check(flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)), 'flock', path);
 }
 
 export function mkfifo(path: string, mode: number): void {
-  check(libc('mkfifo')(path, mode), 'mkfifo', path);
+  check(mkfifoC(path, mode), 'mkfifo', path);
 }
 
 export function dup2(oldfd: number, newfd: number): void {
-  check(libc('dup2')(oldfd, newfd), 'dup2');
+  check(dup2C(oldfd, newfd), 'dup2');
 }
 
 export { check as checkSyscall };

@@ -2,52 +2,43 @@
 // which never make a raw syscall (sv) do not pay for it at start-up.
 import { createRequire } from 'node:module';
 
-type KoffiFn = (...args: unknown[]) => any;
-interface Koffi {
+// koffi's own typings are loose; keep the surface we use explicit.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type KoffiFn = (...args: any[]) => any;
+export interface Koffi {
   load(name: string): { func(decl: string): KoffiFn };
   errno(): number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  [key: string]: any;
 }
-
-const declarations = {
-  pipe2: 'int pipe2(_Out_ int *fds, int flags)',
-  mkfifo: 'int mkfifo(const char *path, uint32_t mode)',
-  flock: 'int flock(int fd, int op)',
-  fcntl: 'int fcntl(int fd, int cmd, long arg)',
-  execve: 'int execve(const char *path, const char **argv, const char **envp)',
-  execvp: 'int execvp(const char *file, const char **argv)',
-  signal: 'void *signal(int sig, void *handler)',
-  sigprocmask: 'int sigprocmask(int how, const uint8_t *set, _Out_ uint8_t *old)',
-  setsid: 'int setsid(void)',
-  setpgid: 'int setpgid(int pid, int pgid)',
-  getrlimit: 'int getrlimit(int resource, _Out_ uint64_t *rlim)',
-  setrlimit: 'int setrlimit(int resource, const uint64_t *rlim)',
-  dup2: 'int dup2(int oldfd, int newfd)',
-  close: 'int close(int fd)',
-} as const;
-
-type Name = keyof typeof declarations;
 
 let koffi: Koffi | undefined;
 let lib: { func(decl: string): KoffiFn } | undefined;
-const bound = new Map<Name, KoffiFn>();
 
-function load(): void {
-  if (lib) return;
-  const require = createRequire(import.meta.url);
-  koffi = require('koffi') as Koffi;
-  lib = koffi.load('libc.so.6');
+/** koffi itself, for modules of this layer that define structs. */
+export function koffiModule(): Koffi {
+  if (!koffi) {
+    const require = createRequire(import.meta.url);
+    koffi = require('koffi') as Koffi;
+  }
+  return koffi;
 }
 
-export function libc(name: Name): KoffiFn {
-  let fn = bound.get(name);
-  if (!fn) {
-    load();
-    fn = lib!.func(declarations[name]);
-    bound.set(name, fn);
-  }
-  return fn;
+/**
+ * A libc function from its C declaration, bound on first call:
+ * `const setsid = libcFunction('int setsid(void)')`.
+ */
+export function libcFunction(decl: string): KoffiFn {
+  let fn: KoffiFn | undefined;
+  return (...args) => {
+    if (!fn) {
+      lib ??= koffiModule().load('libc.so.6');
+      fn = lib.func(decl);
+    }
+    return fn(...args);
+  };
 }
 
 export function lastErrno(): number {
-  return koffi!.errno();
+  return koffiModule().errno();
 }
