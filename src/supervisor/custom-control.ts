@@ -6,6 +6,8 @@ import { errorCode } from '../sys/errors.js';
 import { errorText, errorTextOf } from '../sys/errstr.js';
 
 export interface CustomControlContext {
+  /** how the host starts children (session, NOFILE limit) */
+  spawn: { newSession?: boolean; nofile?: bigint };
   serviceDir: string;
   /** the log pipe's write end, or undefined without a log */
   stdout: number | undefined;
@@ -34,7 +36,7 @@ export function findCustomControl(ctx: CustomControlContext, letter: string): st
  */
 export function runCustomControl(ctx: CustomControlContext, name: string): Promise<boolean> {
   return new Promise((resolve) => {
-    spawnChild(name, [], { cwd: ctx.serviceDir, stdio: [0, ctx.stdout ?? 1, 2] }, (status) => {
+    spawnChild(name, [], { ...ctx.spawn, cwd: ctx.serviceDir, stdio: [0, ctx.stdout ?? 1, 2] }, (status) => {
       if ('execError' in status) {
         ctx.fatal(`unable to run control/?: ${errorText(status.execError)}`);
         resolve(false);

@@ -38,8 +38,8 @@ export function ensureSuperviseDir(base: string, label: string): void {
   } catch {}
 }
 
-/** Open and flock `supervise/lock`; the fd is kept for the supervisor's life. */
-export function takeLock(superviseDir: string, label: string, wait: boolean): number {
+/** Open and flock `supervise/lock` without waiting; the fd is kept for the supervisor's life. */
+export function takeLock(superviseDir: string, label: string): number {
   let fd: number;
   try {
     fd = openSync(`${superviseDir}/lock`, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK, 0o600);
@@ -47,7 +47,7 @@ export function takeLock(superviseDir: string, label: string, wait: boolean): nu
     fail(`unable to open ${label}/lock`, err);
   }
   try {
-    flockExclusive(fd, wait);
+    flockExclusive(fd, false);
   } catch (err) {
     closeSync(fd);
     fail(`unable to lock ${label}/lock`, err);

@@ -17,6 +17,14 @@ import { SetupError, ensureSuperviseDir, takeLock, openControlFifo, openOkFifo }
 
 export { SetupError };
 
+/** How children are started, where the host differs from plain runsv. */
+export interface SupervisorOptions {
+  /** each run, finish and log/run in its own session (runsvdir -P) */
+  newSession?: boolean;
+  /** the soft RLIMIT_NOFILE children get, when the host raised its own */
+  childNofile?: bigint;
+}
+
 /** Where a supervisor's messages go; lines are prefixed `runsv NAME: `. */
 export interface Reporter {
   warn(message: string): void;
@@ -63,7 +71,11 @@ export class Supervisor {
    * Set up `dir` as runsv does at start-up; throws SetupError with runit's
    * fatal message when the directory cannot be supervised.
    */
-  constructor(dir: string, private readonly reporter: Reporter) {
+  constructor(
+    dir: string,
+    private readonly reporter: Reporter,
+    private readonly options: SupervisorOptions = {},
+  ) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     try {
       this.dir = realpathSync(dir);
@@ -112,10 +124,11 @@ export class Supervisor {
 
   private openSuperviseDirs(): void {
     ensureSuperviseDir(this.dir, 'supervise');
-    this.fds.push(takeLock(this.main.superviseDir, 'supervise', false));
+    this.fds.push(takeLock(this.main.superviseDir, 'supervise'));
     if (this.log) {
       ensureSuperviseDir(`${this.dir}/log`, 'log/supervise');
-      this.fds.push(takeLock(this.log.superviseDir, 'log/supervise', true));
+      // runit waits for this lock; a shared event loop cannot (runsv-log-lock)
+      this.fds.push(takeLock(this.log.superviseDir, 'log/supervise'));
     }
     for (const unit of this.units()) {
       this.listen(unit, openControlFifo(unit.superviseDir, unit.label));
@@ -141,16 +154,16 @@ export class Supervisor {
   private enqueue(unit: Unit, letter: string): void {
     this.queue = this.queue
       .then(() => (this.exited ? undefined : this.control(unit, letter)))
-      .catch((err) => this.reporter.warn(`unable to handle control ${JSON.stringify(letter)}: ${String(err)}`))
-      .then(() => this.tick());
+      .catch((err) => this.internalError(err))
+      .then(() => this.guard(() => this.tick()));
   }
 
   /** The main loop's body: start what should run, then see if runsv is done. */
   private tick(): void {
     if (this.exited) return;
     const { main, log } = this;
-    if (log && this.shouldStart(log)) this.launch(log);
-    if (this.shouldStart(main)) this.launch(main);
+    if (log && this.shouldStart(log)) this.launch(log).catch((err) => this.internalError(err));
+    if (this.shouldStart(main)) this.launch(main).catch((err) => this.internalError(err));
     this.checkExit();
   }
 
@@ -200,6 +213,22 @@ export class Supervisor {
     this.fds.length = 0;
   }
 
+  /**
+   * A fault while handling this service (a bug, an unexpected error) is
+   * reported under its name and never reaches the host's event loop.
+   */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.internalError(err);
+    }
+  }
+
+  private internalError(err: unknown): void {
+    this.reporter.warn(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  }
+
   /** runsv's startservice(): run (after control/u), finish, or log/run. */
   private async launch(unit: Unit): Promise<void> {
     if (unit.pid !== 0 || this.starting.has(unit) || this.throttleTimers.has(unit)) return;
@@ -216,7 +245,7 @@ export class Supervisor {
     const logFds = this.logPipeClosed ? undefined : this.logPipe;
     const stdout = unit.isLog ? 1 : (logFds?.write ?? 1);
     const stdin = unit.isLog ? (logFds?.read ?? 'ignore') : 0;
-    const pid = spawnChild(file, args, { cwd, stdio: [stdin, stdout, 2] }, (status) => this.reap(unit, status));
+    const pid = spawnChild(file, args, { ...this.spawnOptions(), cwd, stdio: [stdin, stdout, 2] }, (status) => this.guard(() => this.reap(unit, status)));
     if (!finishing) {
       unit.time = taiNow();
       unit.state = State.Run;
@@ -256,7 +285,7 @@ export class Supervisor {
         unit,
         setTimeout(() => {
           this.throttleTimers.delete(unit);
-          this.tick();
+          this.guard(() => this.tick());
         }, Math.ceil(wait / 1000)),
       );
     }
@@ -271,6 +300,7 @@ export class Supervisor {
   private custom(unit: Unit, letter: string): Promise<boolean> | false {
     if (unit.isLog) return false;
     const ctx = {
+      spawn: this.spawnOptions(),
       serviceDir: this.dir,
       stdout: this.logPipeClosed ? undefined : this.logPipe?.write,
       warn: (m: string) => this.reporter.warn(m),
@@ -278,6 +308,10 @@ export class Supervisor {
     };
     const program = findCustomControl(ctx, letter);
     return program === undefined ? false : runCustomControl(ctx, program);
+  }
+
+  private spawnOptions(): { newSession?: boolean; nofile?: bigint } {
+    return { newSession: this.options.newSession, nofile: this.options.childNofile };
   }
 
   private signal(unit: Unit, signal: NodeJS.Signals): void {

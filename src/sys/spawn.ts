@@ -3,7 +3,16 @@
 // 0-2 blocking and inheritable; integer stdio entries are real fds (pipes
 // from pipe2), never the socketpairs of stdio 'pipe'.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants } from 'node:os';
+import { constants as osConstants } from 'node:os';
+import { accessSync, statSync, constants } from 'node:fs';
+import { resolve } from 'node:path';
+import { getrlimit, RLIMIT } from './limits.js';
+
+let nofileNow: bigint | undefined;
+/** This process's soft NOFILE limit (it changes only at start-up). */
+function currentNofile(): bigint {
+  return (nofileNow ??= getrlimit(RLIMIT.NOFILE).soft);
+}
 
 /** How a child ended: like a wait status, or the exec failure that stopped it. */
 export type ExitStatus =
@@ -20,6 +29,30 @@ export interface SpawnOptions {
   newSession?: boolean;
   /** argv[0], when it is not `file` */
   argv0?: string;
+  /**
+   * The soft RLIMIT_NOFILE the child must start with, when this process
+   * runs with another (a host that raised its own limit).
+   */
+  nofile?: bigint;
+}
+
+/**
+ * libuv cannot change a limit between fork and exec, so a child that must
+ * get another NOFILE limit is started through /bin/sh's ulimit builtin, which
+ * then execs the program with the same pid and argv. Exec errors are checked
+ * first, so they read as they would without the shell.
+ */
+function throughUlimit(file: string, args: readonly string[], options: SpawnOptions): [string, string[]] | { execError: string } {
+  const path = file.includes('/') ? resolve(options.cwd, file) : file;
+  try {
+    if (file.includes('/')) {
+      accessSync(path, constants.X_OK);
+      if (!statSync(path).isFile()) return { execError: 'EACCES' };
+    }
+  } catch (err) {
+    return { execError: (err as NodeJS.ErrnoException).code ?? 'ENOENT' };
+  }
+  return ['/bin/sh', ['-c', `ulimit -Sn ${options.nofile} && exec "$0" "$@"`, options.argv0 ?? file, ...args]];
 }
 
 /**
@@ -28,6 +61,15 @@ export interface SpawnOptions {
  * asynchronously: after the child is reaped, or with the exec error.
  */
 export function spawnChild(file: string, args: readonly string[], options: SpawnOptions, onExit: (status: ExitStatus) => void): number | undefined {
+  if (options.nofile !== undefined && options.nofile !== currentNofile()) {
+    const wrapped = throughUlimit(file, args, options);
+    if (!Array.isArray(wrapped)) {
+      process.nextTick(onExit, wrapped);
+      return undefined;
+    }
+    [file, args] = wrapped;
+    options = { ...options, argv0: undefined };
+  }
   let child: ChildProcess;
   try {
     child = spawn(file, args, {
@@ -48,7 +90,7 @@ export function spawnChild(file: string, args: readonly string[], options: Spawn
   }
   child.once('error', () => {});
   child.once('exit', (exitCode, signalName) => {
-    if (signalName) onExit({ code: null, signal: constants.signals[signalName] ?? 0 });
+    if (signalName) onExit({ code: null, signal: osConstants.signals[signalName] ?? 0 });
     else onExit({ code: exitCode ?? 0, signal: 0 });
   });
   return child.pid;
