@@ -2,19 +2,44 @@
 // state behind that a clean program must not inherit (ARCHITECTURE.md §4).
 import { libcFunction, lastErrno } from './libc.js';
 
-const signal = libcFunction('void *signal(int sig, void *handler)');
+const signal = libcFunction('intptr_t signal(int sig, intptr_t handler)');
 const sigprocmask = libcFunction('int sigprocmask(int how, const uint8_t *set, _Out_ uint8_t *old)');
-const execve = libcFunction('int execve(const char *path, const char **argv, const char **envp)');
+const execve = libcFunction('int execve(const char *path, void **argv, void **envp)');
+const fcntl = libcFunction('int fcntl(int fd, int cmd, long arg)');
+const dup3 = libcFunction('int dup3(int oldfd, int newfd, int flags)');
+const close = libcFunction('int close(int fd)');
 import { SysError } from './errors.js';
-import { setCloexec, setNonblock } from './fd.js';
+import { setCloexec, setNonblock, checkSyscall } from './fd.js';
 
 const SIG_SETMASK = 2;
 const NSIG = 65;
 const SIGKILL = 9;
 const SIGSTOP = 19;
+const SIG_DFL = 0;
+const SIG_IGN = 1;
+const F_DUPFD_CLOEXEC = 1030;
+const O_CLOEXEC = 0o2000000;
+const ENOENT = 2;
+const EPERM = 1;
+const EACCES = 13;
+const EISDIR = 21;
 
-/** Undo what Node did to this process: stdio flags, signal dispositions, mask. */
-export function resetExecState(): void {
+/**
+ * Signal state, as bit sets in the layout of /proc/<pid>/status (bit n-1 is
+ * signal n): what a program is to inherit instead of Node's.
+ */
+export interface SignalState {
+  ignored: bigint;
+  blocked: bigint;
+}
+
+/**
+ * Undo what Node did to this process: stdio flags, signal dispositions, mask.
+ * Every signal gets its default action and none is blocked, unless `signals`
+ * says which to leave ignored and which to block (the state this process
+ * was started with, recorded before Node changed it).
+ */
+export function resetExecState(signals: SignalState = { ignored: 0n, blocked: 0n }): void {
   for (const fd of [0, 1, 2]) {
     try {
       setCloexec(fd, false);
@@ -25,35 +50,114 @@ export function resetExecState(): void {
   }
   for (let sig = 1; sig < NSIG; sig++) {
     if (sig === SIGKILL || sig === SIGSTOP) continue;
-    signal(sig, null);
+    signal(sig, (signals.ignored >> BigInt(sig - 1)) & 1n ? SIG_IGN : SIG_DFL);
   }
-  sigprocmask(SIG_SETMASK, Buffer.alloc(128), null);
+  const mask = Buffer.alloc(128);
+  mask.writeBigUInt64LE(signals.blocked & 0xffffffffffffffffn, 0);
+  sigprocmask(SIG_SETMASK, mask, null);
 }
 
-function cStrings(list: readonly string[]): (string | null)[] {
-  return [...list, null];
+export interface ExecOptions {
+  /**
+   * The PATH to search, `null` when unset (default: the PATH of `env`).
+   * runit's chpst searches with its own PATH, not the one it computed.
+   */
+  searchPath?: string | Buffer | null;
+  /** Signal state for the program (default: all default, none blocked). */
+  signals?: SignalState;
+  /**
+   * Put `fd` on descriptor `target` for the program (chpst's lock file on
+   * the lowest free descriptor). Done just before execve and undone if it
+   * fails, so a descriptor of Node's that `target` held comes back.
+   */
+  placeFd?: { fd: number; target: number };
+}
+
+/** A C string: the bytes of `s` and a NUL. */
+function cString(s: string | Buffer): Buffer {
+  return Buffer.concat([typeof s === 'string' ? Buffer.from(s) : s, Buffer.alloc(1)]);
 }
 
 /**
- * execve() `path` (searched in PATH when it has no slash, as execvp does)
- * with argv and env. Returns only by throwing.
+ * execve() `path` with argv and env. A path without a slash is searched in
+ * PATH (default `/bin:/usr/bin`) as runit's pathexec does: an empty entry
+ * means `.`; the search goes on past ENOENT, EACCES, EPERM and EISDIR and
+ * stops at any other error; the error reported is the last one that was not
+ * ENOENT. Arguments and `NAME=value` entries may be Buffers, passed byte for
+ * byte. Returns only by throwing.
  */
-export function execProgram(path: string, argv: readonly string[], env: NodeJS.ProcessEnv | Record<string, string>): never {
-  const envp = Object.entries(env)
-    .filter((entry): entry is [string, string] => entry[1] !== undefined)
-    .map(([k, v]) => `${k}=${v}`);
-  resetExecState();
-  const candidates = path.includes('/') ? [path] : searchPath(path, env.PATH);
-  let firstError = 0;
-  for (const candidate of candidates) {
-    execve(candidate, cStrings(argv), cStrings(envp));
-    const errno = lastErrno();
-    // execvp semantics: remember EACCES, keep looking on ENOENT-like errors
-    if (firstError === 0 || errno === 13) firstError = errno;
+export function execProgram(
+  path: string | Buffer,
+  argv: readonly (string | Buffer)[],
+  env: NodeJS.ProcessEnv | Record<string, string> | readonly (string | Buffer)[],
+  options: ExecOptions = {},
+): never {
+  const envList = Array.isArray(env)
+    ? (env as readonly (string | Buffer)[])
+    : Object.entries(env as Record<string, string | undefined>)
+        .filter((entry): entry is [string, string] => entry[1] !== undefined)
+        .map(([k, v]) => `${k}=${v}`);
+  const argvC = [...argv.map(cString), null];
+  const envC = [...envList.map(cString), null];
+  const name = typeof path === 'string' ? Buffer.from(path) : path;
+  let candidates: Buffer[];
+  if (name.includes(0x2f)) {
+    candidates = [name];
+  } else {
+    let pathVar = options.searchPath;
+    if (pathVar === undefined) pathVar = Array.isArray(env) ? pathOf(envList) : ((env as Record<string, string | undefined>).PATH ?? null);
+    candidates = splitPath(pathVar === null ? Buffer.from('/bin:/usr/bin') : Buffer.from(pathVar)).map((dir) =>
+      Buffer.concat([dir.length ? dir : Buffer.from('.'), Buffer.from('/'), name]),
+    );
   }
-  throw new SysError('execve', firstError || 2, path);
+  resetExecState(options.signals);
+  const undo = options.placeFd && placeFd(options.placeFd.fd, options.placeFd.target);
+  let saved = 0;
+  for (const candidate of candidates) {
+    execve(cString(candidate), argvC, envC);
+    const errno = lastErrno();
+    if (errno === ENOENT) continue;
+    saved = errno;
+    if (errno !== EACCES && errno !== EPERM && errno !== EISDIR) break;
+  }
+  undo?.();
+  throw new SysError('execve', saved || ENOENT, name.toString());
 }
 
-function searchPath(file: string, pathVar: string | undefined): string[] {
-  return (pathVar ?? '/bin:/usr/bin').split(':').map((dir) => `${dir || '.'}/${file}`);
+/** The value of the first PATH= entry, as getenv() finds it. */
+function pathOf(list: readonly (string | Buffer)[]): Buffer | null {
+  for (const entry of list) {
+    const bytes = typeof entry === 'string' ? Buffer.from(entry) : entry;
+    if (bytes.subarray(0, 5).toString('latin1') === 'PATH=') return bytes.subarray(5);
+  }
+  return null;
+}
+
+function splitPath(path: Buffer): Buffer[] {
+  const dirs: Buffer[] = [];
+  let start = 0;
+  for (let i = path.indexOf(0x3a); i >= 0; i = path.indexOf(0x3a, start)) {
+    dirs.push(path.subarray(start, i));
+    start = i + 1;
+  }
+  dirs.push(path.subarray(start));
+  return dirs;
+}
+
+/** dup `fd` onto `target`, inheritable; returns how to put `target` back. */
+function placeFd(fd: number, target: number): () => void {
+  if (fd === target) {
+    setCloexec(fd, false);
+    return () => setCloexec(fd, true);
+  }
+  const saved: number = fcntl(target, F_DUPFD_CLOEXEC, 3);
+  checkSyscall(dup3(fd, target, 0), 'dup3');
+  return () => {
+    if (saved >= 0) {
+      dup3(saved, target, O_CLOEXEC);
+      close(saved);
+    } else {
+      close(target);
+    }
+  };
 }
