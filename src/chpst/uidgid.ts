@@ -1,0 +1,70 @@
+// user[:group] specifications (reference §7.4). Pure: the password and
+// group file look-ups are passed in (they may throw on a system error).
+
+export interface Ids {
+  uid: number;
+  /** the gid, then the supplementary groups: exactly this list is set */
+  gids: number[];
+}
+
+export interface Lookup {
+  user(name: string): { uid: number; gid: number } | undefined;
+  group(name: string): number | undefined;
+}
+
+/** runit keeps at most this many groups. */
+export const MAX_GROUPS = 60;
+const MAX_ID = 0xffffffffn;
+
+/**
+ * `:uid:gid[:gid...]`, the part after the leading colon: no look-up. Empty
+ * fields are 0, at least one gid field is required, trailing junk is
+ * invalid. An id above 2^32-1 is invalid (runit truncated it, so
+ * `:4294967296:0` became root).
+ */
+export function parseNumericIds(text: string): Ids | undefined {
+  let pos = 0;
+  const number = (): number | undefined => {
+    const digits = /^[0-9]*/.exec(text.slice(pos))![0];
+    pos += digits.length;
+    const value = BigInt(`0${digits}`);
+    return value > MAX_ID ? undefined : Number(value);
+  };
+  const uid = number();
+  if (uid === undefined || text[pos] !== ':') return undefined;
+  pos++;
+  const gids: number[] = [];
+  for (let i = 0; i < MAX_GROUPS; i++) {
+    const gid = number();
+    if (gid === undefined) return undefined;
+    gids.push(gid);
+    if (text[pos] !== ':') break;
+    pos++;
+  }
+  return pos < text.length ? undefined : { uid, gids };
+}
+
+/**
+ * chpst -u/-U: `[:]user[:group[:group...]]`. Returns `invalid` for a bad
+ * numeric form, `unknown` when the user or a group does not exist.
+ */
+export function resolveExtended(spec: string, lookup: Lookup): Ids | 'invalid' | 'unknown' {
+  if (spec.startsWith(':')) return parseNumericIds(spec.slice(1)) ?? 'invalid';
+  const colon = spec.indexOf(':');
+  const user = lookup.user(colon < 0 ? spec : spec.slice(0, colon));
+  if (!user) return 'unknown';
+  if (colon < 0) return { uid: user.uid, gids: [user.gid] };
+  const gids: number[] = [];
+  for (const name of spec.slice(colon + 1).split(':').slice(0, MAX_GROUPS)) {
+    const gid = lookup.group(name);
+    if (gid === undefined) return 'unknown';
+    gids.push(gid);
+  }
+  return { uid: user.uid, gids };
+}
+
+/** setuidgid/envuidgid: an account name only; groups := its primary gid. */
+export function resolveAccount(spec: string, lookup: Lookup): Ids | 'unknown' {
+  const user = lookup.user(spec);
+  return user ? { uid: user.uid, gids: [user.gid] } : 'unknown';
+}
