@@ -109,3 +109,133 @@ export function normalizeSv(text) {
 export function removeDir(dir) {
   rmSync(dir, { recursive: true, force: true });
 }
+
+// --- chpst probes: programs that report the process state they were started with ---
+
+/**
+ * argv of a probe that prints its own /proc status, stat and limits. cat
+ * changes nothing it inherited (a shell would clear the signal mask).
+ */
+export const statusProbe = ['/bin/cat', '/proc/self/status', '/proc/self/stat', '/proc/self/limits'];
+
+/** Parse statusProbe's output into ids, signal sets, pid, pgrp, session, nice and limits. */
+export function parseStatusProbe(text) {
+  const status = {};
+  const limits = {};
+  let stat;
+  for (const line of text.split('\n')) {
+    if (stat === undefined && /^\d+ \(/.test(line)) {
+      stat = line;
+      continue;
+    }
+    if (stat === undefined) {
+      const m = /^([^:]+):\s*(.*)$/.exec(line);
+      if (m) status[m[1]] = m[2];
+      continue;
+    }
+    const m = /^(Max .+?)\s{2,}(\S+)\s+(\S+)/.exec(line);
+    if (m) limits[m[1]] = { soft: m[2], hard: m[3] };
+  }
+  if (stat === undefined) throw new Error(`not a status probe output: ${text}`);
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ids = (s) => s.trim().split(/\s+/).filter(Boolean).map(Number);
+  return {
+    pid: Number(status.Pid),
+    uid: ids(status.Uid),
+    gid: ids(status.Gid),
+    groups: ids(status.Groups ?? ''),
+    sigIgn: status.SigIgn,
+    sigBlk: status.SigBlk,
+    pgrp: Number(fields[2]),
+    session: Number(fields[3]),
+    nice: Number(fields[16]),
+    limits,
+  };
+}
+
+const SHELL_PROBE = `d=$1
+for f in 0 1 2 3 4 5 6 7 8 9; do
+  if [ -e /proc/$$/fdinfo/$f ]; then cat /proc/$$/fdinfo/$f >"$d/fdinfo.$f"; fi
+done
+ls /proc/$$/fd >"$d/fds"
+cat /proc/$$/environ >"$d/environ"
+cat /proc/$$/cmdline >"$d/cmdline"
+readlink /proc/$$/cwd >"$d/cwd"
+readlink /proc/$$/exe >"$d/exe"
+echo $$ >"$d/pid"
+`;
+
+/** argv of a /bin/sh probe that writes its fds, environment, argv, cwd, exe and pid into `dir` (mode 0777 for other users). */
+export function shellProbe(dir) {
+  return ['/bin/sh', '-c', SHELL_PROBE, 'probe', dir];
+}
+
+/** What shellProbe wrote: fd flags (octal text, undefined when closed), env entries, argv, fds, cwd, exe, pid. */
+export function readShellProbe(dir) {
+  const fdFlags = {};
+  for (let fd = 0; fd < 10; fd++) {
+    const text = readText(join(dir, `fdinfo.${fd}`));
+    fdFlags[fd] = text === undefined ? undefined : /flags:\s*(\d+)/.exec(text)[1];
+  }
+  const nulList = (name) => {
+    const buf = readFileSync(join(dir, name));
+    const list = buf.toString('latin1').split('\0');
+    if (list.at(-1) === '') list.pop();
+    return list;
+  };
+  return {
+    fdFlags,
+    fds: readText(join(dir, 'fds')).trim().split('\n').map(Number).sort((a, b) => a - b),
+    environ: nulList('environ'),
+    argv: nulList('cmdline'),
+    cwd: readText(join(dir, 'cwd')).trim(),
+    exe: readText(join(dir, 'exe')).trim(),
+    pid: Number(readText(join(dir, 'pid'))),
+  };
+}
+
+const SYSCALLS = {
+  x64: { setuid: 105, setgid: 106, setgroups: 116, setrlimit: 160, prlimit64: 302 },
+  arm64: { setuid: 146, setgid: 144, setgroups: 159, setrlimit: 164, prlimit64: 261 },
+};
+
+/** Whether withFailingSyscalls works here (python3 and a known architecture). */
+export const canFailSyscalls = Boolean(SYSCALLS[process.arch]) && spawnSync('python3', ['-c', '0']).status === 0;
+
+const SECCOMP = `
+import ctypes, json, os, struct, sys
+def block(nr, arg, value, nonzero):
+    ins = [('ld', 0), ('jne', nr)]
+    if arg >= 0: ins += [('ld', 16 + 8 * arg), ('jne', value)]
+    if nonzero >= 0: ins += [('ld', 16 + 8 * nonzero), ('jeq', 0)]
+    ins += [('ret', 0x00050000 | 1)]
+    out = []
+    for i, (op, k) in enumerate(ins):
+        skip = len(ins) - i - 1
+        code, jt, jf = {'ld': (0x20, 0, 0), 'jne': (0x15, 0, skip), 'jeq': (0x15, skip, 0), 'ret': (0x06, 0, 0)}[op]
+        out.append(struct.pack('HBBI', code, jt, jf, k))
+    return out
+rules = json.loads(sys.argv[1])
+prog = sum((block(*r) for r in rules), []) + [struct.pack('HBBI', 0x06, 0, 0, 0x7fff0000)]
+buf = ctypes.create_string_buffer(b''.join(prog))
+class Fprog(ctypes.Structure):
+    _fields_ = [('len', ctypes.c_ushort), ('filter', ctypes.c_void_p)]
+fprog = Fprog(len(prog), ctypes.cast(buf, ctypes.c_void_p))
+libc = ctypes.CDLL(None, use_errno=True)
+libc.prctl(38, 1, 0, 0, 0)
+if libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) != 0:
+    sys.exit('seccomp: ' + os.strerror(ctypes.get_errno()))
+os.execv(sys.argv[2], sys.argv[2:])
+`;
+
+/**
+ * [file, args] that run argv with some syscalls failing with EPERM (a
+ * seccomp filter set up by python3). A rule is a syscall name, or
+ * { name, arg, value } (only when argument `arg` equals `value`), with
+ * `nonzero: n` (only when argument n is not 0).
+ */
+export function withFailingSyscalls(rules, argv) {
+  const numbers = SYSCALLS[process.arch];
+  const spec = rules.map((r) => (typeof r === 'string' ? { name: r } : r)).map((r) => [numbers[r.name], r.arg ?? -1, r.value ?? 0, r.nonzero ?? -1]);
+  return ['python3', ['-c', SECCOMP, JSON.stringify(spec), ...argv]];
+}
