@@ -153,7 +153,7 @@ export function parseStatusProbe(text) {
   };
 }
 
-const SHELL_PROBE = `d=$1
+const SHELL_PROBE = `d=$1 PATH=/usr/bin:/bin
 for f in 0 1 2 3 4 5 6 7 8 9; do
   if [ -e /proc/$$/fdinfo/$f ]; then cat /proc/$$/fdinfo/$f >"$d/fdinfo.$f"; fi
 done
