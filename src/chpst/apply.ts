@@ -141,6 +141,8 @@ export function applyPlan(plan: Plan, start: StartState, report: Reporter): neve
   try {
     execProgram(file, program, env.entries(), {
       searchPath: getEnv(start.environ, 'PATH') ?? null,
+      // chpst never touches process.stdin/stdout/stderr: their flags are as given
+      keepNonblock: true,
       ...(start.signals ? { signals: start.signals } : {}),
       ...(placeFd ? { placeFd } : {}),
     });

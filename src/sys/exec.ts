@@ -37,13 +37,16 @@ export interface SignalState {
  * Undo what Node did to this process: stdio flags, signal dispositions, mask.
  * Every signal gets its default action and none is blocked, unless `signals`
  * says which to leave ignored and which to block (the state this process
- * was started with, recorded before Node changed it).
+ * was started with, recorded before Node changed it). fds 0-2 are made
+ * blocking unless `keepNonblock` (a process that never used
+ * process.stdin/stdout/stderr, which are what make them non-blocking, hands
+ * them on as it got them).
  */
-export function resetExecState(signals: SignalState = { ignored: 0n, blocked: 0n }): void {
+export function resetExecState(signals: SignalState = { ignored: 0n, blocked: 0n }, keepNonblock = false): void {
   for (const fd of [0, 1, 2]) {
     try {
       setCloexec(fd, false);
-      setNonblock(fd, false);
+      if (!keepNonblock) setNonblock(fd, false);
     } catch {
       // a closed stdio fd stays closed, as the caller asked (chpst -0/-1/-2)
     }
@@ -65,6 +68,8 @@ export interface ExecOptions {
   searchPath?: string | Buffer | null;
   /** Signal state for the program (default: all default, none blocked). */
   signals?: SignalState;
+  /** Leave O_NONBLOCK on fds 0-2 as it is (see resetExecState). */
+  keepNonblock?: boolean;
   /**
    * Put `fd` on descriptor `target` for the program (chpst's lock file on
    * the lowest free descriptor). Done just before execve and undone if it
@@ -110,7 +115,7 @@ export function execProgram(
       Buffer.concat([dir.length ? dir : Buffer.from('.'), Buffer.from('/'), name]),
     );
   }
-  resetExecState(options.signals);
+  resetExecState(options.signals, options.keepNonblock);
   const undo = options.placeFd && placeFd(options.placeFd.fd, options.placeFd.target);
   let saved = 0;
   for (const candidate of candidates) {
