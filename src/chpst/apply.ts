@@ -65,7 +65,10 @@ export function applyPlan(plan: Plan, start: StartState, report: Reporter): neve
   if (plan.envDir) {
     const { dir, skipSubdirs } = plan.envDir;
     try {
-      for (const { name, value } of readEnvDir(dir, { skipSubdirs, warn: (text) => plan.verbose && report.warn(text) })) {
+      const warn = (text: string): void => {
+        if (plan.verbose) report.warn(text);
+      };
+      for (const { name, value } of readEnvDir(dir, { skipSubdirs, warn })) {
         if (value === undefined) env.unset(name);
         else env.set(name, value);
       }
