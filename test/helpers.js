@@ -51,6 +51,9 @@ export async function stopAll() {
     try {
       process.kill(-child.pid, 'SIGKILL');
     } catch {}
+    // a descendant that left the group (setsid) may still hold these pipes
+    child.stdout?.destroy();
+    child.stderr?.destroy();
     waits.push(child.exited);
   }
   await Promise.all(waits);

@@ -2,7 +2,6 @@
 // directory (or the target of a supervise symlink), the lock, the control
 // and ok FIFOs. Errors carry runit's fatal message.
 import { mkdirSync, readlinkSync, openSync, closeSync, statSync, constants } from 'node:fs';
-import { resolve } from 'node:path';
 import { flockExclusive, mkfifo } from '../sys/fd.js';
 import { errorTextOf } from '../sys/errstr.js';
 import { errorCode } from '../sys/errors.js';
@@ -34,7 +33,8 @@ export function ensureSuperviseDir(base: string, label: string): void {
   }
   if (Buffer.byteLength(target) >= 256) throw new SetupError(`unable to readlink ./${label}: name too long`);
   try {
-    mkdirSync(resolve(base, target), 0o700);
+    // not path.resolve: base may be /proc/self/fd/N, where `..` is physical
+    mkdirSync(target.startsWith('/') ? target : `${base}/${target}`, 0o700);
   } catch {}
 }
 

@@ -77,12 +77,16 @@ export class Supervisor {
     private readonly options: SupervisorOptions = {},
   ) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    // Like runsv's cwd, the directory is held by an fd and reached through
+    // /proc/self/fd/N: renaming it (or the link to it) changes nothing.
+    let dirFd: number;
     try {
-      this.dir = realpathSync(dir);
-      if (!statSync(this.dir).isDirectory()) throw Object.assign(new Error(), { code: 'ENOTDIR' });
+      dirFd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
     } catch (err) {
       throw new SetupError(`unable to change to directory: ${errorTextOf(err)}`);
     }
+    this.fds.push(dirFd);
+    this.dir = exists(`/proc/self/fd/${dirFd}/.`) ? `/proc/self/fd/${dirFd}` : realpathSync(dir);
     const warn = (m: string) => reporter.warn(m);
     this.main = new Unit(`${this.dir}/supervise`, 'supervise', false, warn);
     if (exists(`${this.dir}/down`)) this.main.want = 'down';

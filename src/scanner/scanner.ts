@@ -1,0 +1,146 @@
+// runsvdir's core: keep one supervisor per service directory in `dir`,
+// starting new ones and stopping removed ones (reference §4.3). Changes
+// arrive through fs.watch (inotify), so a new service starts within
+// milliseconds; a slow periodic rescan covers filesystems without inotify
+// and a directory replaced under its name.
+import { watch, statSync, writeFileSync, type FSWatcher } from 'node:fs';
+import { scanServices } from './scan.js';
+import { HostedService, IsolatedService, type HostContext, type ServiceHost } from './service-host.js';
+import { taiLabel, taiNow } from '../protocol/tai64n.js';
+import { errorTextOf } from '../sys/errstr.js';
+import type { SupervisorOptions } from '../supervisor/supervisor.js';
+
+export interface ScannerOptions {
+  /** the service directory, absolute */
+  dir: string;
+  /** one runsv process per service instead of in-process supervisors */
+  isolate: boolean;
+  supervisor: SupervisorOptions;
+  print(line: string): void;
+  warn(message: string): void;
+}
+
+/** Events usually come in bursts (mkdir, then files): scan once they settle. */
+const SETTLE_MS = 30;
+/** Without inotify events, look again this often. */
+const FALLBACK_RESCAN_MS = 60_000;
+/** While the directory cannot be read, retry this often (runit: each second). */
+const RETRY_MS = 1000;
+
+interface Tracked {
+  key: string;
+  host: ServiceHost;
+}
+
+export class Scanner {
+  private readonly services = new Map<string, Tracked>();
+  private watcher: FSWatcher | undefined;
+  private watchedKey: string | undefined;
+  private scanTimer: NodeJS.Timeout | undefined;
+  private fallbackTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly ctx: HostContext;
+
+  constructor(private readonly options: ScannerOptions) {
+    this.ctx = { dir: options.dir, supervisor: options.supervisor, print: options.print, warn: options.warn };
+  }
+
+  start(): void {
+    this.scan();
+    // also what keeps runsvdir alive while it supervises nothing
+    this.fallbackTimer = setInterval(() => this.scan(), FALLBACK_RESCAN_MS);
+  }
+
+  /** How many services are supervised now. */
+  get size(): number {
+    return this.services.size;
+  }
+
+  /** Debian's SIGALRM: rescan now and leave a `.forced-rescan` stamp. */
+  forceRescan(): void {
+    this.scan();
+    try {
+      writeFileSync(`${this.options.dir}/.forced-rescan`, taiLabel(taiNow()), { mode: 0o644 });
+    } catch (err) {
+      this.options.warn(`failed to open ${this.options.dir}/.forced-rescan: ${errorTextOf(err)}`);
+    }
+  }
+
+  /** Stop watching and stop every service; resolves when all are down. */
+  async stopAll(): Promise<void> {
+    this.stopWatching();
+    const stops = [...this.services.values()].map((s) => s.host.stop());
+    this.services.clear();
+    await Promise.all(stops);
+  }
+
+  /** runit's HUP with --isolate: TERM every runsv, forget them, do not wait. */
+  abandonAll(): void {
+    this.stopWatching();
+    for (const { host } of this.services.values()) void host.stop();
+    this.services.clear();
+  }
+
+  private stopWatching(): void {
+    this.stopped = true;
+    this.watcher?.close();
+    this.watcher = undefined;
+    clearTimeout(this.scanTimer);
+    clearInterval(this.fallbackTimer);
+  }
+
+  private scheduleScan(delay: number): void {
+    if (this.stopped || this.scanTimer) return;
+    this.scanTimer = setTimeout(() => {
+      this.scanTimer = undefined;
+      this.scan();
+    }, delay);
+  }
+
+  /** Watch `dir` for entries coming and going; re-watch when it was replaced. */
+  private ensureWatch(key: string): void {
+    if (this.watcher && this.watchedKey === key) return;
+    this.watcher?.close();
+    this.watcher = undefined;
+    try {
+      this.watcher = watch(this.options.dir, { persistent: false }, () => this.scheduleScan(SETTLE_MS));
+      this.watcher.on('error', () => {
+        this.watcher?.close();
+        this.watcher = undefined;
+        this.scheduleScan(RETRY_MS);
+      });
+      this.watchedKey = key;
+    } catch {
+      // no inotify here: the fallback rescan does the work
+    }
+  }
+
+  private scan(): void {
+    if (this.stopped) return;
+    const { dir, warn } = this.options;
+    let found;
+    try {
+      const st = statSync(dir, { bigint: true });
+      this.ensureWatch(`${st.dev}:${st.ino}`);
+      found = scanServices(dir, warn);
+    } catch (err) {
+      warn(`unable to open directory ${dir}: ${errorTextOf(err)}`);
+      this.watcher?.close();
+      this.watcher = undefined;
+      return this.scheduleScan(RETRY_MS);
+    }
+    const seen = new Set<string>();
+    for (const { name, key } of found) {
+      seen.add(key);
+      if (this.services.has(key)) continue;
+      const host = this.options.isolate ? new IsolatedService(name, this.ctx) : new HostedService(name, this.ctx);
+      this.services.set(key, { key, host });
+      host.start();
+    }
+    for (const [key, tracked] of this.services) {
+      if (seen.has(key)) continue;
+      this.services.delete(key);
+      void tracked.host.stop();
+    }
+  }
+}

@@ -1,0 +1,124 @@
+// How runsvdir runs the supervisor of one service: in this process (the
+// default) or as a separate runsv process (--isolate, runit's layout).
+// Either way a supervisor that ends while its directory is still there is
+// started again a second later, as runsvdir's next scan would.
+import { fileURLToPath } from 'node:url';
+import { Supervisor, SetupError, type SupervisorOptions } from '../supervisor/supervisor.js';
+import { spawnChild } from '../sys/spawn.js';
+import { errorText, errorTextOf } from '../sys/errstr.js';
+
+export const RESTART_DELAY_MS = 1000;
+
+export interface HostContext {
+  /** the scanned directory, absolute */
+  dir: string;
+  supervisor: SupervisorOptions;
+  /** print a line on runsvdir's stderr */
+  print(line: string): void;
+  /** `runsvdir D: warning: ...` */
+  warn(message: string): void;
+}
+
+export interface ServiceHost {
+  readonly name: string;
+  /** stop the service (and its log) as `sv x` would; resolves when it is down */
+  stop(): Promise<void>;
+}
+
+abstract class RestartingHost implements ServiceHost {
+  private retry: NodeJS.Timeout | undefined;
+  protected stopping = false;
+
+  constructor(
+    readonly name: string,
+    protected readonly ctx: HostContext,
+  ) {}
+
+  /** Start now; called again after RESTART_DELAY_MS whenever the supervisor ends. */
+  abstract start(): void;
+  abstract stop(): Promise<void>;
+
+  protected ended(): void {
+    if (this.stopping) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      if (!this.stopping) this.start();
+    }, RESTART_DELAY_MS);
+  }
+
+  protected cancelRestart(): void {
+    this.stopping = true;
+    clearTimeout(this.retry);
+  }
+}
+
+/** A Supervisor in this process's event loop. */
+export class HostedService extends RestartingHost {
+  private supervisor: Supervisor | undefined;
+
+  start(): void {
+    const prefix = `runsv ${this.name}: `;
+    try {
+      this.supervisor = new Supervisor(
+        `${this.ctx.dir}/${this.name}`,
+        {
+          warn: (m) => this.ctx.print(`${prefix}warning: ${m}`),
+          fatal: (m) => this.ctx.print(`${prefix}fatal: ${m}`),
+        },
+        this.ctx.supervisor,
+      );
+    } catch (err) {
+      this.supervisor = undefined;
+      const message = err instanceof SetupError ? err.message : `unable to supervise: ${errorTextOf(err)}`;
+      this.ctx.print(`${prefix}fatal: ${message}`);
+      return this.ended();
+    }
+    const supervisor = this.supervisor;
+    supervisor.done.then(() => {
+      if (this.supervisor === supervisor) this.supervisor = undefined;
+      this.ended();
+    });
+    supervisor.start();
+  }
+
+  stop(): Promise<void> {
+    this.cancelRestart();
+    if (!this.supervisor) return Promise.resolve();
+    this.supervisor.terminate();
+    return this.supervisor.done;
+  }
+}
+
+const RUNSV = fileURLToPath(new URL('../../bin/runsv', import.meta.url));
+
+/** A runsv process per service, as runit's runsvdir starts them. */
+export class IsolatedService extends RestartingHost {
+  private pid: number | undefined;
+  private exited: Promise<void> = Promise.resolve();
+
+  start(): void {
+    let resolveExit!: () => void;
+    this.exited = new Promise((resolve) => (resolveExit = resolve));
+    const { newSession, childNofile } = this.ctx.supervisor;
+    this.pid = spawnChild(RUNSV, [this.name], { cwd: this.ctx.dir, stdio: [0, 1, 2], newSession, nofile: childNofile }, (status) => {
+      if ('execError' in status) this.ctx.warn(`unable to start runsv ${this.name}: ${errorText(status.execError)}`);
+      this.pid = undefined;
+      resolveExit();
+      this.ended();
+    });
+  }
+
+  stop(): Promise<void> {
+    this.cancelRestart();
+    this.signal('SIGTERM');
+    return this.exited;
+  }
+
+  /** runit's runsvdir on HUP: TERM every runsv and do not wait. */
+  signal(signal: NodeJS.Signals): void {
+    if (this.pid === undefined) return;
+    try {
+      process.kill(this.pid, signal);
+    } catch {}
+  }
+}
