@@ -2,18 +2,23 @@
 // stderr, usage followed by an empty line.
 import { writeSync } from 'node:fs';
 
-export function writeErr(text: string): void {
+/** Write all of `text` to `fd`; give up only on an error (closed, EAGAIN). */
+function writeAll(fd: number, text: string): void {
+  const bytes = Buffer.from(text);
+  let done = 0;
   try {
-    writeSync(2, text);
+    while (done < bytes.length) done += writeSync(fd, bytes, done);
   } catch {
-    // stderr closed or full: nothing better to do
+    // closed or non-blocking and full: nothing better to do
   }
 }
 
+export function writeErr(text: string): void {
+  writeAll(2, text);
+}
+
 export function writeOut(text: string): void {
-  try {
-    writeSync(1, text);
-  } catch {}
+  writeAll(1, text);
 }
 
 /** Print `usage: <name><text>` and an empty line, then exit. */

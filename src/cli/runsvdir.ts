@@ -26,7 +26,9 @@ if (args[0]?.startsWith('-')) {
 if (args.length === 0) usage(programName(), ' [-P] dir', 1);
 const dirArg = args[0]!;
 const logArg = args[1];
-const warn = (message: string) => writeErr(`runsvdir ${dirArg}: warning: ${message}\n`);
+// runsvdir's own messages; with the log argument they go to the title
+let emit = writeErr;
+const warn = (message: string) => emit(`runsvdir ${dirArg}: warning: ${message}\n`);
 
 // Services get the NOFILE limit runsvdir was started with; runsvdir itself
 // needs many descriptors (several per service).
@@ -40,7 +42,7 @@ const scanner = new Scanner({
   dir: resolve(dirArg),
   isolate,
   supervisor: { newSession, childNofile },
-  print: (line) => writeErr(`${line}\n`),
+  print: (line) => emit(`${line}\n`),
   warn,
 });
 
@@ -79,11 +81,15 @@ function startProcTitleLog(log: string): void {
   let text = log;
   const show = () => (process.title = `runsvdir ${head} ${text}`);
   show();
-  const reader = new Socket({ fd: fds.read, readable: true, writable: false });
-  reader.on('data', (bytes: Buffer) => {
+  const append = (bytes: Buffer) => {
     text = slideLog(text, bytes);
     show();
-  });
+  };
+  // Our own messages skip the pipe: this process is its only reader, so a
+  // burst of them must never fill it and block the writer.
+  emit = (message) => append(Buffer.from(message));
+  const reader = new Socket({ fd: fds.read, readable: true, writable: false });
+  reader.on('data', append);
   // every 15 minutes a dot, so that old messages scroll away
-  setInterval(() => writeErr('.'), 900_000).unref();
+  setInterval(() => emit('.'), 900_000).unref();
 }
