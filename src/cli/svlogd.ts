@@ -1,0 +1,80 @@
+// svlogd [-tttv] [-r c] [-R abc] [-l len] [-b buflen] dir ...   (reference §6)
+// Reads standard input; signals drive the engine: HUP reopens, ALRM
+// rotates, TERM finishes.
+import { openSync, closeSync, writeSync } from 'node:fs';
+import { writeErr, programName } from './output.js';
+import { parseSvlogdArgs, USAGE } from '../logger/args.js';
+import { Logger } from '../logger/logger.js';
+import { textReporter } from '../logger/report.js';
+import { restoreStartNofile } from '../sys/host-state.js';
+import { errorTextOf } from '../sys/errstr.js';
+
+const VERSION = '$Id: runit-ts svlogd 0.1.0 $';
+
+function usage(): never {
+  writeErr(`usage: ${programName()}${USAGE}\n\n`);
+  process.exit(111);
+}
+
+const args = parseSvlogdArgs(process.argv.slice(2));
+if (!args.ok) {
+  if (args.problem === 'version') writeErr(`${VERSION}\n`);
+  else if (args.problem === 'option') writeErr(`${programName()}: ${args.message}\n`);
+  usage();
+}
+const options = args.options;
+
+try {
+  closeSync(openSync('.', 'r'));
+} catch (err) {
+  writeErr(`svlogd: fatal: unable to open current working directory: ${errorTextOf(err)}\n`);
+  process.exit(111);
+}
+
+// processors get the limits svlogd was started with
+restoreStartNofile();
+
+function writeStderr(data: string | Buffer): void {
+  // stderr may be a non-blocking pipe shared with others: retry EAGAIN
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += writeSync(2, buf, off, buf.length - off);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+      return;
+    }
+  }
+}
+
+const logger = new Logger({
+  input: 0,
+  dirs: options.dirs,
+  timestamp: options.timestamp,
+  verbose: options.verbose,
+  replacement: options.replacement,
+  replaceBytes: options.replaceBytes,
+  lineMax: options.lineMax,
+  bufLen: options.bufLen,
+  reporter: textReporter(writeStderr),
+});
+
+const info = (text: string): void => {
+  if (options.verbose) writeStderr(`svlogd: info: ${text}\n`);
+};
+process.on('SIGHUP', () => {
+  info('sighangup received.');
+  logger.reopen();
+});
+process.on('SIGALRM', () => {
+  info('sigalarm received.');
+  logger.rotate();
+});
+process.on('SIGTERM', () => {
+  info('sigterm received.');
+  logger.terminate();
+});
+
+logger.done.then((exit) => process.exit(exit.code));
+logger.start();

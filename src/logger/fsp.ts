@@ -1,0 +1,35 @@
+// Promise forms of the fs calls a log directory needs, on raw descriptors
+// (fs.promises would wrap every fd in a FileHandle). They run on libuv's
+// thread pool, so a slow disk delays one logger, never the event loop.
+import * as fs from 'node:fs';
+
+function call<T>(fn: (cb: (err: NodeJS.ErrnoException | null, value: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
+}
+
+const { O_WRONLY, O_RDONLY, O_APPEND, O_CREAT, O_TRUNC, O_NONBLOCK } = fs.constants;
+
+/** runit's open_append: O_WRONLY|O_NDELAY|O_APPEND|O_CREAT, 0600. */
+export const openAppend = (path: string) => call<number>((cb) => fs.open(path, O_WRONLY | O_NONBLOCK | O_APPEND | O_CREAT, 0o600, cb));
+export const openAppendSync = (path: string) => fs.openSync(path, O_WRONLY | O_NONBLOCK | O_APPEND | O_CREAT, 0o600);
+/** runit's open_trunc: O_WRONLY|O_NDELAY|O_TRUNC|O_CREAT, 0644. */
+export const openTrunc = (path: string) => call<number>((cb) => fs.open(path, O_WRONLY | O_NONBLOCK | O_TRUNC | O_CREAT, 0o644, cb));
+/** runit's open_read: O_RDONLY|O_NDELAY. */
+export const openRead = (path: string) => call<number>((cb) => fs.open(path, O_RDONLY | O_NONBLOCK, cb));
+export const close = (fd: number) => call<void>((cb) => fs.close(fd, (err) => cb(err, undefined)));
+export const fsync = (fd: number) => call<void>((cb) => fs.fsync(fd, (err) => cb(err, undefined)));
+export const fchmod = (fd: number, mode: number) => call<void>((cb) => fs.fchmod(fd, mode, (err) => cb(err, undefined)));
+export const chmod = (path: string, mode: number) => call<void>((cb) => fs.chmod(path, mode, (err) => cb(err, undefined)));
+export const fstat = (fd: number) => call<fs.Stats>((cb) => fs.fstat(fd, cb));
+export const stat = (path: string) => call<fs.Stats>((cb) => fs.stat(path, cb));
+export const rename = (from: string, to: string) => call<void>((cb) => fs.rename(from, to, (err) => cb(err, undefined)));
+export const unlink = (path: string) => call<void>((cb) => fs.unlink(path, (err) => cb(err, undefined)));
+export const readdir = (path: string) => call<string[]>((cb) => fs.readdir(path, cb));
+export const readFile = (path: string) => call<Buffer>((cb) => fs.readFile(path, cb));
+export const access = (path: string, mode: number) => call<void>((cb) => fs.access(path, mode, (err) => cb(err, undefined)));
+export const writev = (fd: number, bufs: Buffer[]) => call<number>((cb) => fs.writev(fd, bufs, (err, n) => cb(err, n)));
+
+/** Close and ignore errors (the descriptor is gone either way). */
+export function closeQuietly(fd: number): void {
+  if (fd >= 0) fs.close(fd, () => {});
+}

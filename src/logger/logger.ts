@@ -1,0 +1,446 @@
+// The svlogd engine: one input, one or more log directories. Hostable in
+// any process: no process.exit, no signal handlers, no global state, no
+// blocking calls; messages go to an injected Reporter. The owner maps its
+// events to the methods: HUP -> reopen(), ALRM -> rotate(), TERM ->
+// terminate(); `done` resolves when the logger has finished.
+//
+// Reading is paused (the writer then blocks on its pipe, nothing is lost)
+// while directories are being opened, while a directory's write queue is
+// long (a slow or full disk), and during HUP.
+import { resolve as resolvePath } from 'node:path';
+import type { SpawnOptions } from '../sys/spawn.js';
+import { errorTextOf } from '../sys/errstr.js';
+import { nowMicros } from '../protocol/tai64n.js';
+import { LineFramer, replacementMap, type LineSink } from './lines.js';
+import { selectLine } from './pattern.js';
+import { StampFormatter, type StampMode } from './timestamp.js';
+import { LogDir, type LogDirContext } from './logdir.js';
+import { openInput, type Input } from './input.js';
+import type { Reporter } from './report.js';
+
+export interface LoggerOptions {
+  /** readable descriptor: a pipe or FIFO (read through epoll), socket, tty, or file */
+  input: number;
+  /**
+   * Leave `input` open when done (default false: it is closed). For a pipe
+   * the logger then reads through a descriptor of its own.
+   */
+  keepInput?: boolean;
+  /** log directories, as given (messages use these names) */
+  dirs: readonly string[];
+  /** base for relative directory names (default: process.cwd() at construction) */
+  cwd?: string;
+  /** 0 none, 1 -t TAI64N, 2 -tt, 3 -ttt */
+  timestamp?: StampMode;
+  /** -v */
+  verbose?: boolean;
+  /** -r: the replacement byte (or -R without -r: `_`) */
+  replacement?: number;
+  /** -R: further bytes to replace */
+  replaceBytes?: Uint8Array;
+  /** -l, default 1000 */
+  lineMax?: number;
+  /** -b, default 1024 (it only decides where runit's writes, and so rotations, fall) */
+  bufLen?: number;
+  reporter: Reporter;
+  /** environment of processors (default process.env when they start) */
+  env?: NodeJS.ProcessEnv;
+  /** standard error of processors (default 2) */
+  processorStderr?: number | 'ignore';
+  /** more spawn options for processors (e.g. the NOFILE limit the host was started with) */
+  spawnOptions?: Partial<SpawnOptions>;
+}
+
+export interface LoggerExit {
+  /** 0: input ended or terminate(); 111: no functional log directories */
+  code: 0 | 111;
+  /** kill() ended it */
+  killed: boolean;
+}
+
+type State = 'new' | 'starting' | 'running' | 'reopening' | 'finishing' | 'done';
+
+/** Pause reading when a directory has this much waiting to be written; resume below LOW_WATER. */
+const HIGH_WATER = 4 * 1024 * 1024;
+const LOW_WATER = 1024 * 1024;
+/** After TERM in the middle of a line, how long to wait for its end. */
+const TERM_LINE_WAIT_MS = 1000;
+/** Bytes read and processed before the event loop gets a turn. */
+const BURST_BYTES = 256 * 1024;
+const EMPTY = Buffer.alloc(0);
+const DOTS_NL = Buffer.from('...\n');
+const NL = Buffer.from('\n');
+
+export class Logger implements LineSink {
+  /** Resolves once the logger has finished (never rejects). */
+  readonly done: Promise<LoggerExit>;
+  private resolveDone!: (exit: LoggerExit) => void;
+
+  private readonly dirs: LogDir[];
+  private readonly framer: LineFramer;
+  private readonly stamper: StampFormatter;
+  private readonly reporter: Reporter;
+  private readonly verbose: boolean;
+  private readonly lineMax: number;
+  private input: Input | undefined;
+  private state: State = 'new';
+  private held: Buffer[] = [];
+  private flowing = false;
+  private eof = false;
+  private terminating = false;
+  private wantReopen = false;
+  private wantRotate = false;
+  private timeUps = new Set<LogDir>();
+  private termTimer: NodeJS.Timeout | undefined;
+  private alerts: Buffer[] = [];
+  /** the directories usable now, in argument order */
+  private active: LogDir[] = [];
+
+  constructor(private readonly options: LoggerOptions) {
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.reporter = options.reporter;
+    this.verbose = options.verbose ?? false;
+    this.lineMax = options.lineMax || 1000;
+    const bufLen = options.bufLen || 1024;
+    if (bufLen <= this.lineMax) throw new RangeError('bufLen must be greater than lineMax');
+    const cwd = options.cwd ?? process.cwd();
+    const self = this;
+    const ctx: LogDirContext = {
+      reporter: options.reporter,
+      verbose: this.verbose,
+      lineMax: this.lineMax,
+      bufLen,
+      env: options.env,
+      processorStderr: options.processorStderr ?? 2,
+      spawnOptions: options.spawnOptions,
+      drained: () => self.updateFlow(),
+      timeUp: (dir) => self.timeUp(dir),
+    };
+    this.dirs = options.dirs.map((name) => new LogDir(name, resolvePath(cwd, name), ctx));
+    this.stamper = new StampFormatter(options.timestamp ?? 0);
+    this.framer = new LineFramer(this.lineMax, replacementMap(options.replacement, options.replaceBytes), this);
+  }
+
+  /** Open the directories, then read. Call once. */
+  start(): void {
+    if (this.state !== 'new') return;
+    this.state = 'starting';
+    try {
+      this.input = openInput(
+        this.options.input,
+        {
+          data: (chunk) => this.onData(chunk),
+          end: () => this.onEnd(),
+          error: (err) => {
+            this.reporter.warning(`unable to read standard input: ${errorTextOf(err)}`);
+            this.onEnd();
+          },
+        },
+        this.options.keepInput ?? false,
+      );
+    } catch (err) {
+      this.reporter.warning(`unable to read standard input: ${errorTextOf(err)}`);
+      this.eof = true;
+    }
+    void this.openAll().then((ok) => {
+      if (ok) this.enterRunning();
+    });
+  }
+
+  /** HUP: close and reopen every directory, rereading its config. */
+  reopen(): void {
+    if (this.state === 'running') void this.doReopen();
+    else if (this.state === 'starting' || this.state === 'reopening') this.wantReopen = true;
+  }
+
+  /** ALRM: rotate every directory whose `current` is not empty. */
+  rotate(): void {
+    if (this.state === 'running') this.rotateAll();
+    else if (this.state === 'starting' || this.state === 'reopening') this.wantRotate = true;
+  }
+
+  /**
+   * TERM: finish. A line in progress may complete within a second (what
+   * arrives with it is written too), else it gets a newline; everything
+   * read is written; a directory that is pausing gets one more try; then
+   * processors are waited for and the directories closed.
+   */
+  terminate(): void {
+    if (this.terminating || this.state === 'done') return;
+    this.terminating = true;
+    if (this.state === 'running') this.beginTerm();
+    else if (this.state === 'finishing') for (const dir of this.dirs) dir.terminate();
+  }
+
+  /** Stop now: no more reading or writing, processors killed, queued bytes dropped. */
+  kill(): void {
+    if (this.state === 'done') return;
+    this.input?.close();
+    if (this.termTimer) clearTimeout(this.termTimer);
+    for (const dir of this.dirs) dir.kill();
+    this.conclude({ code: 0, killed: true });
+  }
+
+  // ---- states ------------------------------------------------------------
+
+  private async openAll(): Promise<boolean> {
+    let ok = false;
+    for (const dir of this.dirs) if (await dir.open()) ok = true;
+    this.active = this.dirs.filter((d) => d.functional);
+    if (!ok) this.fatal('no functional log directories.');
+    return ok;
+  }
+
+  private fatal(text: string): void {
+    this.reporter.fatal(text);
+    this.input?.close();
+    for (const dir of this.dirs) dir.kill();
+    this.conclude({ code: 111, killed: false });
+  }
+
+  private conclude(exit: LoggerExit): void {
+    if (this.state === 'done') return;
+    this.state = 'done';
+    this.flowing = false;
+    this.resolveDone(exit);
+  }
+
+  private enterRunning(): void {
+    if (this.state === 'done') return;
+    this.state = 'running';
+    const held = this.held;
+    this.held = [];
+    for (const chunk of held) this.process(chunk);
+    if (this.wantRotate) {
+      this.wantRotate = false;
+      this.rotateAll();
+    }
+    for (const dir of this.timeUps) dir.timeRotate();
+    this.timeUps.clear();
+    if (this.eof) {
+      void this.finish();
+      return;
+    }
+    if (this.wantReopen) {
+      this.wantReopen = false;
+      void this.doReopen();
+      return;
+    }
+    if (this.terminating) {
+      this.beginTerm();
+      if (this.state !== 'running') return;
+    }
+    this.updateFlow();
+  }
+
+  private async doReopen(): Promise<void> {
+    this.state = 'reopening';
+    this.updateFlow();
+    for (const dir of this.dirs) dir.flushHeld();
+    let ok = false;
+    for (const dir of this.dirs) {
+      await dir.drain();
+      await dir.close();
+      if (await dir.open()) ok = true;
+    }
+    this.active = this.dirs.filter((d) => d.functional);
+    if (!ok) {
+      this.fatal('no functional log directories.');
+      return;
+    }
+    this.enterRunning();
+  }
+
+  private beginTerm(): void {
+    if (!this.framer.pending) {
+      void this.finish();
+      return;
+    }
+    this.termTimer = setTimeout(() => {
+      this.termTimer = undefined;
+      void this.finish();
+    }, TERM_LINE_WAIT_MS);
+    this.updateFlow();
+  }
+
+  private async finish(): Promise<void> {
+    if (this.state === 'finishing' || this.state === 'done') return;
+    this.state = 'finishing';
+    if (this.termTimer) clearTimeout(this.termTimer);
+    this.termTimer = undefined;
+    this.flowing = false;
+    this.input?.close();
+    const held = this.held;
+    this.held = [];
+    for (const chunk of held) this.process(chunk);
+    this.framer.finish();
+    this.afterChunk();
+    if (this.terminating) for (const dir of this.dirs) dir.terminate();
+    for (const dir of this.dirs) await dir.finish();
+    this.conclude({ code: 0, killed: false });
+  }
+
+  private rotateAll(): void {
+    for (const dir of this.active) dir.forceRotate();
+  }
+
+  private timeUp(dir: LogDir): void {
+    if (this.state === 'running') dir.timeRotate();
+    else if (this.state === 'starting' || this.state === 'reopening') this.timeUps.add(dir);
+  }
+
+  // ---- input -------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    if (this.state !== 'running') {
+      // the input's buffer is reused for the next read
+      this.held.push(Buffer.from(chunk));
+      this.updateFlow();
+      return;
+    }
+    this.process(chunk);
+    if (this.terminating && !this.framer.pending && this.state === 'running') {
+      void this.finish();
+      return;
+    }
+    this.updateFlow();
+    if (this.flowing) this.yieldSoon(chunk.length);
+  }
+
+  private onEnd(): void {
+    this.eof = true;
+    if (this.state === 'running') void this.finish();
+  }
+
+  /** Read while running and no directory has too much queued. */
+  private updateFlow(): void {
+    if (!this.input) return;
+    let want = this.state === 'running' && !this.eof;
+    if (want) {
+      const limit = this.flowing ? HIGH_WATER : LOW_WATER;
+      for (const dir of this.active) {
+        if (dir.queuedBytes > limit) {
+          want = false;
+          break;
+        }
+      }
+    }
+    if (want === this.flowing) return;
+    this.flowing = want;
+    if (want && !this.yielding) this.input.resume();
+    else if (!want) this.input.pause();
+  }
+
+  /**
+   * Give the event loop a turn after this many bytes in one go (libuv reads
+   * up to 32 times 64 KiB per wake-up): write completions and rotations of
+   * this logger, and other loggers and services in the process, wait
+   * meanwhile.
+   */
+  private burst = 0;
+  private yielding = false;
+
+  private yieldSoon(bytes: number): void {
+    this.burst += bytes;
+    if (this.burst < BURST_BYTES || this.yielding || !this.input) return;
+    this.yielding = true;
+    this.input.pause();
+    setImmediate(() => {
+      this.yielding = false;
+      this.burst = 0;
+      if (this.flowing) this.input?.resume();
+    });
+  }
+
+  private process(chunk: Buffer): void {
+    const stamp = this.stamper.mode ? this.stamper.format(nowMicros()) : EMPTY;
+    this.framer.prepare(chunk);
+    for (const dir of this.active) dir.stage(chunk, stamp);
+    this.framer.push(chunk, stamp);
+    this.afterChunk();
+  }
+
+  private afterChunk(): void {
+    for (const dir of this.active) {
+      dir.unstage();
+      dir.commit();
+    }
+    if (this.alerts.length) {
+      const data = this.alerts.length === 1 ? this.alerts[0]! : Buffer.concat(this.alerts);
+      this.alerts = [];
+      this.reporter.alert(data);
+    }
+  }
+
+  // ---- lines (LineSink) ------------------------------------------------------
+
+  /** A line selected for stderr: `[stamp][prefix]line[...]\n`. */
+  private alert(stamp: Buffer, dir: LogDir, line: Buffer, long: boolean): void {
+    this.alerts.push(stamp, dir.prefix, line, long ? DOTS_NL : NL);
+  }
+
+  line(buf: Buffer, start: number, end: number, stamp: Buffer): void {
+    const dirs = this.active;
+    let selective = false;
+    for (let d = 0; d < dirs.length; d++) {
+      const dir = dirs[d]!;
+      if (dir.simple) dir.appendLine(stamp, buf, start, end);
+      else selective = true;
+    }
+    if (selective) this.selectiveLine(buf, start, end, stamp);
+  }
+
+  lines(buf: Buffer, start: number, ends: Int32Array, count: number, stamp: Buffer): void {
+    const dirs = this.active;
+    let selective = false;
+    for (let d = 0; d < dirs.length; d++) {
+      const dir = dirs[d]!;
+      if (dir.simple) dir.appendLines(stamp, buf, start, ends, count);
+      else selective = true;
+    }
+    if (!selective) return;
+    // line by line, directory by directory: the order of stderr and UDP is runit's
+    let s = start;
+    for (let i = 0; i < count; i++) {
+      const e = ends[i]!;
+      this.selectiveLine(buf, s, e, stamp);
+      s = e + 1;
+    }
+  }
+
+  /** A short line for the directories with patterns or UDP. */
+  private selectiveLine(buf: Buffer, start: number, end: number, stamp: Buffer): void {
+    for (const dir of this.active) {
+      if (dir.simple) continue;
+      const config = dir.config;
+      const selected = selectLine(config.instructions, buf, start, end - start);
+      if (selected & 2) this.alert(stamp, dir, Buffer.from(buf.subarray(start, end)), false);
+      if (!(selected & 1)) continue;
+      if (config.udp) dir.sendUdp(stamp, buf.subarray(start, end), false);
+      if (!config.udpOnly) dir.appendLine(stamp, buf, start, end);
+    }
+  }
+
+  head(head: Buffer, stamp: Buffer): void {
+    for (const dir of this.active) {
+      const config = dir.config;
+      const selected = config.instructions.length ? selectLine(config.instructions, head, 0, head.length) : 1;
+      if (selected & 2) this.alert(stamp, dir, Buffer.from(head), true);
+      dir.longSelected = (selected & 1) !== 0 && !config.udpOnly;
+      if (!(selected & 1)) continue;
+      if (config.udp) dir.sendUdp(stamp, head, true);
+      if (dir.longSelected) dir.appendHead(stamp, head);
+    }
+  }
+
+  rest(buf: Buffer, start: number, end: number, offset: number): void {
+    for (const dir of this.active) if (dir.longSelected) dir.appendRest(buf, start, end, offset);
+  }
+
+  end(offset: number): void {
+    for (const dir of this.active) {
+      if (dir.longSelected) dir.appendEnd(offset);
+      dir.longSelected = false;
+    }
+  }
+}
