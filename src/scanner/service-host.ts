@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Supervisor, SetupError, type SupervisorOptions } from '../supervisor/supervisor.js';
 import { spawnChild } from '../sys/spawn.js';
 import { errorText, errorTextOf } from '../sys/errstr.js';
+import { errorCode } from '../sys/errors.js';
 
 export const RESTART_DELAY_MS = 1000;
 
@@ -69,7 +70,7 @@ export class HostedService extends RestartingHost {
       );
     } catch (err) {
       this.supervisor = undefined;
-      const message = err instanceof SetupError ? err.message : `unable to supervise: ${errorTextOf(err)}`;
+      const message = err instanceof SetupError ? err.message : `unable to supervise: ${errorCode(err) ? errorTextOf(err) : String(err)}`;
       this.ctx.print(`${prefix}fatal: ${message}`);
       return this.ended();
     }

@@ -12,6 +12,9 @@ import { spawnChild, type ExitStatus } from '../sys/spawn.js';
 import { errorCode } from '../sys/errors.js';
 import { errorText, errorTextOf } from '../sys/errstr.js';
 import { Unit } from './unit.js';
+import { findAdoptable } from './adopt.js';
+import { processStartTime, reopenPipe } from '../sys/proc.js';
+import { watchExit } from '../sys/pid-watch.js';
 import { findCustomControl, runCustomControl } from './custom-control.js';
 import { SetupError, ensureSuperviseDir, takeLock, openControlFifo, openOkFifo } from './supervise-dir.js';
 
@@ -55,9 +58,10 @@ export class Supervisor {
   readonly done: Promise<void>;
 
   private readonly dir: string;
-  private readonly logPipe: { read: number; write: number } | undefined;
+  private logPipe: { read: number; write: number } | undefined;
   private readonly fds: number[] = [];
   private readonly sockets: Socket[] = [];
+  private readonly cleanups: (() => void)[] = [];
   private readonly starting = new Set<Unit>();
   private readonly throttleTimers = new Map<Unit, NodeJS.Timeout>();
   /** units asked to run once (`o`) while they could not start yet */
@@ -100,12 +104,6 @@ export class Supervisor {
     }
     try {
       if (hasLog) {
-        try {
-          this.logPipe = pipe();
-        } catch (err) {
-          throw new SetupError(`unable to create log pipe: ${errorTextOf(err)}`);
-        }
-        this.fds.push(this.logPipe.read, this.logPipe.write);
         this.log = new Unit(`${this.dir}/log/supervise`, 'log/supervise', true, warn);
         if (exists(`${this.dir}/log/down`)) this.log.want = 'down';
       }
@@ -134,11 +132,49 @@ export class Supervisor {
       // runit waits for this lock; a shared event loop cannot (runsv-log-lock)
       this.fds.push(takeLock(this.log.superviseDir, 'log/supervise'));
     }
+    // The locks are ours, so whoever wrote these files is gone: adopt what it left running.
+    for (const unit of this.units()) this.adopt(unit);
+    if (this.log) this.openLogPipe();
     for (const unit of this.units()) {
       this.listen(unit, openControlFifo(unit.superviseDir, unit.label));
       unit.writeStatus();
     }
     for (const unit of this.units()) this.fds.push(openOkFifo(unit.superviseDir, unit.label));
+  }
+
+  /** Take over a process a dead supervisor left running (runsv-adopt). */
+  private adopt(unit: Unit): void {
+    const found = findAdoptable(unit.superviseDir);
+    if (!found) return;
+    const { status } = found;
+    unit.setPid(found.pid, found.startTime);
+    unit.state = status.state;
+    unit.time = status.time;
+    unit.paused = status.paused;
+    unit.gotTerm = status.gotTerm;
+    unit.want = status.wantUp ? 'up' : found.wantExit && !unit.isLog ? 'exit' : 'down';
+    this.reporter.warn(`adopted running ${unit.isLog ? 'log/' : ''}${status.state === State.Finish ? 'finish' : 'run'} (pid ${found.pid})`);
+    const cancel = watchExit(found.pid, () => this.guard(() => this.reap(unit, { code: null, signal: 0 })));
+    this.cleanups.push(cancel);
+  }
+
+  /**
+   * The pipe between service and log: the one adopted processes still hold
+   * (so nothing buffered in it is lost), else a new one.
+   */
+  private openLogPipe(): void {
+    let fds;
+    if (this.main.pid) fds = reopenPipe(`/proc/${this.main.pid}/fd/1`);
+    if (!fds && this.log?.pid) fds = reopenPipe(`/proc/${this.log.pid}/fd/0`);
+    if (!fds) {
+      try {
+        fds = pipe();
+      } catch (err) {
+        throw new SetupError(`unable to create log pipe: ${errorTextOf(err)}`);
+      }
+    }
+    this.logPipe = fds;
+    this.fds.push(fds.read, fds.write);
   }
 
   private units(): Unit[] {
@@ -206,6 +242,8 @@ export class Supervisor {
   }
 
   private closeAll(): void {
+    for (const cancel of this.cleanups) cancel();
+    this.cleanups.length = 0;
     for (const timer of this.throttleTimers.values()) clearTimeout(timer);
     this.throttleTimers.clear();
     for (const socket of this.sockets) socket.destroy();
@@ -250,6 +288,7 @@ export class Supervisor {
     const stdout = unit.isLog ? 1 : (logFds?.write ?? 1);
     const stdin = unit.isLog ? (logFds?.read ?? 'ignore') : 0;
     const pid = spawnChild(file, args, { ...this.spawnOptions(), cwd, stdio: [stdin, stdout, 2] }, (status) => this.guard(() => this.reap(unit, status)));
+    const startTime = pid === undefined ? undefined : processStartTime(pid);
     if (!finishing) {
       unit.time = taiNow();
       unit.state = State.Run;
@@ -258,7 +297,7 @@ export class Supervisor {
     unit.gotTerm = false;
     if (pid === undefined) return; // reap() reports the exec failure as exit 111
     this.starting.delete(unit);
-    unit.setPid(pid);
+    unit.setPid(pid, startTime);
     unit.writeStatus();
   }
 

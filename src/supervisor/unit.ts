@@ -12,6 +12,8 @@ export class Unit {
   paused = false;
   gotTerm = false;
   pid = 0;
+  /** the pid's start time in /proc, so that a reused pid is never adopted */
+  startTime: string | undefined;
   /** run's start, or when the unit last went down */
   time: Tai64n = taiNow();
   /** how the last run (or finish) ended, for finish's arguments */
@@ -30,9 +32,10 @@ export class Unit {
     this.pidChanged = !isLog;
   }
 
-  setPid(pid: number): void {
+  setPid(pid: number, startTime?: string): void {
     if (pid !== this.pid) this.pidChanged = true;
     this.pid = pid;
+    this.startTime = startTime;
   }
 
   /** Publish pid (if it changed), stat and status, each atomically. */
@@ -49,6 +52,8 @@ export class Unit {
     };
     if (this.pidChanged) {
       if (!write('pid', this.pid ? `${this.pid}\n` : '')) return;
+      // runit-ts's own record (runit ignores it): which process the pid is
+      write('pidstart', this.pid && this.startTime ? `${this.pid} ${this.startTime}\n` : '');
       this.pidChanged = false;
     }
     write('stat', statText(this.state, this.want, this.paused, this.gotTerm));

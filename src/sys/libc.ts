@@ -24,19 +24,25 @@ export function koffiModule(): Koffi {
   return koffi;
 }
 
+/** A bound libc function; `.async(...args, callback)` runs it in libuv's thread pool. */
+export type LibcFn = KoffiFn & { async: (...args: unknown[]) => void };
+
 /**
  * A libc function from its C declaration, bound on first call:
  * `const setsid = libcFunction('int setsid(void)')`.
  */
-export function libcFunction(decl: string): KoffiFn {
+export function libcFunction(decl: string): LibcFn {
   let fn: KoffiFn | undefined;
-  return (...args) => {
+  const bind = (): KoffiFn => {
     if (!fn) {
       lib ??= koffiModule().load('libc.so.6');
       fn = lib.func(decl);
     }
-    return fn(...args);
+    return fn;
   };
+  const call = ((...args: unknown[]) => bind()(...args)) as LibcFn;
+  call.async = (...args: unknown[]) => (bind() as unknown as LibcFn).async(...args);
+  return call;
 }
 
 export function lastErrno(): number {

@@ -1,0 +1,90 @@
+// A supervisor killed with SIGKILL and started again adopts what it left
+// running: no duplicate service, the log pipe recovered, no line lost.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { writeFileSync, readdirSync } from 'node:fs';
+import { bin, tempDir, makeService, startDetached, stopAll, waitFor, readText, supervisedPid, processExists } from './helpers.js';
+
+after(stopAll);
+
+const stat = (dir) => readText(join(dir, 'supervise/stat'));
+
+/** Pids of live (non-zombie) processes whose command line contains `marker`. */
+function processesWith(marker) {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => (readText(`/proc/${p}/cmdline`) ?? '').includes(marker) && !(readText(`/proc/${p}/stat`) ?? '').includes(') Z'))
+    .map(Number);
+}
+
+/** A service printing numbered lines; its run script's argv carries `marker`. */
+function numberedService(dir, marker) {
+  return makeService(dir, {
+    run: `#!/bin/sh\nexec sh -c 'n=0; while :; do n=$((n+1)); echo "line $n"; sleep 0.005; done' ${marker}\n`,
+    'log/run': '#!/bin/sh\nexec cat >> out\n',
+  });
+}
+
+function assertContiguous(path) {
+  const numbers = (readText(path) ?? '').split('\n').filter(Boolean).map((l) => Number(l.split(' ')[1]));
+  assert.ok(numbers.length > 10);
+  numbers.forEach((n, i) => assert.equal(n, i + 1, `line ${i + 1} lost or duplicated`));
+}
+
+test('runsvdir killed with SIGKILL three times: the service is adopted, never duplicated, no line lost', async () => {
+  const base = tempDir();
+  const dir = join(base, 'service');
+  const marker = `marker-${process.pid}-a`;
+  const svc = numberedService(join(dir, 'a'), marker);
+  let host = startDetached(bin('runsvdir'), [dir]);
+  const pid = await waitFor(() => stat(svc) === 'run\n' && supervisedPid(svc), { what: 'running' });
+  const logPid = await waitFor(() => Number(readText(join(svc, 'log/supervise/pid')) || 0), { what: 'log running' });
+  for (let i = 0; i < 3; i++) {
+    process.kill(host.pid, 'SIGKILL');
+    await host.exited;
+    host = startDetached(bin('runsvdir'), [dir]);
+    await waitFor(() => host.output.stderr.includes(`runsv a: warning: adopted running run (pid ${pid})`), { what: 'adoption' });
+    assert.deepEqual(processesWith(marker), [pid]);
+  }
+  assert.equal(supervisedPid(svc), pid);
+  assert.equal(Number(readText(join(svc, 'log/supervise/pid'))), logPid);
+  // the adopted service is still controlled: stop it, its log ends after it
+  process.kill(host.pid, 'SIGTERM');
+  assert.equal((await host.exited).code, 0);
+  assert.deepEqual(processesWith(marker), []);
+  assert.ok(!processExists(logPid) || readText(`/proc/${logPid}/stat`).includes(') Z'), 'log service ended');
+  assertContiguous(join(svc, 'log/out'));
+});
+
+test('an adopted service that exits is noticed at once and restarted', async () => {
+  const svc = numberedService(join(tempDir(), 'svc'), `marker-${process.pid}-b`);
+  let runsv = startDetached(bin('runsv'), [svc]);
+  const pid = await waitFor(() => stat(svc) === 'run\n' && supervisedPid(svc), { what: 'running' });
+  process.kill(runsv.pid, 'SIGKILL');
+  await runsv.exited;
+  runsv = startDetached(bin('runsv'), [svc]);
+  await waitFor(() => runsv.output.stderr.includes(`adopted running run (pid ${pid})`), { what: 'adoption' });
+  process.kill(pid, 'SIGKILL');
+  const next = await waitFor(() => supervisedPid(svc) !== pid && stat(svc) === 'run\n' && supervisedPid(svc), { what: 'restart after adopted exit' });
+  assert.notEqual(next, pid);
+  assert.ok(processExists(next));
+});
+
+test('a recorded pid that is now another process is never adopted', async () => {
+  const svc = makeService(join(tempDir(), 'svc'), { run: '#!/bin/sh\nexec sleep 1000\n' });
+  let runsv = startDetached(bin('runsv'), [svc]);
+  const pid = await waitFor(() => stat(svc) === 'run\n' && supervisedPid(svc), { what: 'running' });
+  process.kill(runsv.pid, 'SIGKILL');
+  await runsv.exited;
+  // as if the pid had been reused: same pid, another start time
+  const [, start] = readText(join(svc, 'supervise/pidstart')).trim().split(' ');
+  writeFileSync(join(svc, 'supervise/pidstart'), `${pid} ${Number(start) + 1}\n`);
+  runsv = startDetached(bin('runsv'), [svc]);
+  const next = await waitFor(() => supervisedPid(svc) !== pid && stat(svc) === 'run\n' && supervisedPid(svc), { what: 'fresh start' });
+  assert.notEqual(next, pid);
+  assert.doesNotMatch(runsv.output.stderr, /adopted/);
+  // the impostor was left alone
+  assert.ok(processExists(pid));
+  process.kill(pid, 'SIGKILL');
+});
