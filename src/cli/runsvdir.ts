@@ -3,6 +3,7 @@
 import { resolve } from 'node:path';
 import { Socket } from 'node:net';
 import { Scanner } from '../scanner/scanner.js';
+import { hostCanonicalLoggers } from '../scanner/hosted-log.js';
 import { MIN_LOG_LENGTH, slideLog } from '../scanner/proctitle-log.js';
 import { takeStartNofile } from '../sys/host-state.js';
 import { getrlimit, setrlimit, RLIMIT } from '../sys/limits.js';
@@ -11,8 +12,12 @@ import { writeErr, usage, programName } from './output.js';
 
 const args = process.argv.slice(2);
 let isolate = false;
-while (args[0] === '--isolate') {
-  isolate = true;
+let hostLogs = true;
+// our additions come first; runit would take a leading `--x` for `--`
+for (;;) {
+  if (args[0] === '--isolate') isolate = true;
+  else if (args[0] === '--no-hosted-logs') hostLogs = false;
+  else break;
   args.shift();
 }
 let newSession = false;
@@ -41,7 +46,7 @@ if (logArg !== undefined) startProcTitleLog(logArg);
 const scanner = new Scanner({
   dir: resolve(dirArg),
   isolate,
-  supervisor: { newSession, childNofile },
+  supervisor: { newSession, childNofile, hostLog: hostLogs && !isolate ? hostCanonicalLoggers({ childNofile }) : undefined },
   print: (line) => emit(`${line}\n`),
   warn,
 });

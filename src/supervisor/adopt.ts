@@ -31,7 +31,8 @@ export function findAdoptable(superviseDir: string): Adoptable | undefined {
   if (!record || !status || status.state === State.Down) return undefined;
   const pid = Number(record[1]);
   const startTime = record[2]!;
-  if (status.pid !== pid || processStartTime(pid) !== startTime) return undefined;
+  // never this process: a logger it hosts is not something to adopt
+  if (pid === process.pid || status.pid !== pid || processStartTime(pid) !== startTime) return undefined;
   const stat = read(`${superviseDir}/stat`)?.toString('latin1') ?? '';
   return { pid, startTime, status, wantExit: stat.includes('want exit') };
 }

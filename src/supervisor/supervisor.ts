@@ -26,6 +26,19 @@ export interface SupervisorOptions {
   newSession?: boolean;
   /** the soft RLIMIT_NOFILE children get, when the host raised its own */
   childNofile?: bigint;
+  /**
+   * A log service this host can run in its own process instead of running
+   * `log/run` (runsvdir's in-process svlogd); undefined: run log/run.
+   */
+  hostLog?: (logDir: string) => InProcessLog | undefined;
+}
+
+/** A log service running inside the supervisor's process. */
+export interface InProcessLog {
+  /** read the log pipe from `input`; `onExit` once it has finished */
+  start(input: number, onExit: (status: ExitStatus) => void): void;
+  /** what the signal would do to a logger process */
+  signal(signal: NodeJS.Signals): void;
 }
 
 /** Where a supervisor's messages go; lines are prefixed `runsv NAME: `. */
@@ -287,7 +300,17 @@ export class Supervisor {
     const logFds = this.logPipeClosed ? undefined : this.logPipe;
     const stdout = unit.isLog ? 1 : (logFds?.write ?? 1);
     const stdin = unit.isLog ? (logFds?.read ?? 'ignore') : 0;
-    const pid = spawnChild(file, args, { ...this.spawnOptions(), cwd, stdio: [stdin, stdout, 2] }, (status) => this.guard(() => this.reap(unit, status)));
+    const onExit = (status: ExitStatus) => this.guard(() => this.reap(unit, status));
+    const hosted = unit.isLog && typeof stdin === 'number' ? this.options.hostLog?.(cwd) : undefined;
+    let pid: number | undefined;
+    if (hosted) {
+      // the host's own pid stands for the logger in supervise/ (README)
+      pid = process.pid;
+      unit.hosted = hosted;
+      hosted.start(stdin as number, onExit);
+    } else {
+      pid = spawnChild(file, args, { ...this.spawnOptions(), cwd, stdio: [stdin, stdout, 2] }, onExit);
+    }
     const startTime = pid === undefined ? undefined : processStartTime(pid);
     if (!finishing) {
       unit.time = taiNow();
@@ -311,6 +334,7 @@ export class Supervisor {
       this.starting.delete(unit);
     }
     unit.setPid(0);
+    unit.hosted = undefined;
     unit.lastExit = status;
     unit.gotTerm = false;
     if (!unit.isLog && unit.state !== State.Finish && readable(`${this.dir}/finish`)) {
@@ -359,12 +383,14 @@ export class Supervisor {
 
   private signal(unit: Unit, signal: NodeJS.Signals): void {
     if (unit.pid === 0) return;
+    if (unit.hosted) return unit.hosted.signal(signal);
     try {
       process.kill(unit.pid, signal);
     } catch {
       // already gone: its reap is on the way
     }
   }
+
 
   /** runsv's stopservice(): TERM (unless control/t handled it), then CONT. */
   private async stop(unit: Unit): Promise<void> {

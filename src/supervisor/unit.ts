@@ -5,6 +5,7 @@ import { taiNow, type Tai64n } from '../protocol/tai64n.js';
 import { writeAtomic, AtomicWriteError } from '../protocol/atomic-write.js';
 import { errorTextOf } from '../sys/errstr.js';
 import type { ExitStatus } from '../sys/spawn.js';
+import type { InProcessLog } from './supervisor.js';
 
 export class Unit {
   state = State.Down;
@@ -12,6 +13,8 @@ export class Unit {
   paused = false;
   gotTerm = false;
   pid = 0;
+  /** the logger, when this log service runs inside the host process */
+  hosted: InProcessLog | undefined;
   /** the pid's start time in /proc, so that a reused pid is never adopted */
   startTime: string | undefined;
   /** run's start, or when the unit last went down */

@@ -1,0 +1,84 @@
+// runsvdir's in-process loggers: a log service whose log/run is the
+// canonical `exec svlogd ...` runs as a Logger on the service's log pipe,
+// writing exactly the files a separate svlogd would (ARCHITECTURE §7).
+import { readFileSync, existsSync, writeSync } from 'node:fs';
+import { parseCanonicalLogRun } from '../logger/canonical.js';
+import { Logger } from '../logger/logger.js';
+import { textReporter } from '../logger/report.js';
+import type { InProcessLog } from '../supervisor/supervisor.js';
+import type { ExitStatus } from '../sys/spawn.js';
+
+/** In a service's log/ directory, this file keeps log/run a process. */
+export const OPT_OUT_FILE = 'no-hosted-log';
+
+function writeStderr(data: string | Buffer): void {
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += writeSync(2, buf, off);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return;
+    }
+  }
+}
+
+/** A factory for SupervisorOptions.hostLog. */
+export function hostCanonicalLoggers(options: { childNofile?: bigint }): (logDir: string) => InProcessLog | undefined {
+  return (logDir) => {
+    if (existsSync(`${logDir}/${OPT_OUT_FILE}`)) return undefined;
+    let text: string;
+    try {
+      text = readFileSync(`${logDir}/run`, 'utf8');
+    } catch {
+      return undefined; // let the process path report it as runit would
+    }
+    const args = parseCanonicalLogRun(text);
+    if (!args) return undefined;
+    let logger: Logger | undefined;
+    return {
+      start(input: number, onExit: (status: ExitStatus) => void) {
+        logger = new Logger({
+          input,
+          keepInput: true,
+          dirs: args.dirs,
+          cwd: logDir,
+          timestamp: args.timestamp,
+          verbose: args.verbose,
+          replacement: args.replacement,
+          replaceBytes: args.replaceBytes,
+          lineMax: args.lineMax,
+          bufLen: args.bufLen,
+          reporter: textReporter(writeStderr),
+          spawnOptions: { nofile: options.childNofile },
+        });
+        logger.done.then((exit) => onExit(exit.killed ? { code: null, signal: 9 } : { code: exit.code, signal: 0 }));
+        logger.start();
+      },
+      signal(signal: NodeJS.Signals) {
+        if (!logger) return;
+        const info = (text: string) => args.verbose && writeStderr(`svlogd: info: ${text}\n`);
+        switch (signal) {
+          case 'SIGHUP':
+            info('sighangup received.');
+            return logger.reopen();
+          case 'SIGALRM':
+            info('sigalarm received.');
+            return logger.rotate();
+          case 'SIGTERM':
+            info('sigterm received.');
+            return logger.terminate();
+          // signals svlogd leaves at their default action end it
+          case 'SIGKILL':
+          case 'SIGINT':
+          case 'SIGQUIT':
+          case 'SIGUSR1':
+          case 'SIGUSR2':
+            return logger.kill();
+          default:
+          // STOP/CONT: an in-process logger is not paused (README)
+        }
+      },
+    };
+  };
+}
