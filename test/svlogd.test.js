@@ -1,0 +1,377 @@
+// runit-ts's svlogd on its own: signals, time rotation, the deliberate
+// differences from runit (named as in docs/differences.md), nothing lost
+// through rotation and processors, a full disk, and the engine hosted in
+// this very process.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { mkdirSync, writeFileSync, readFileSync, readdirSync, statSync, rmSync, existsSync, closeSync, fstatSync, writeSync } from 'node:fs';
+import { bin, debian, tempDir, startDetached, stopAll, waitFor, removeDir } from './helpers.js';
+import { Logger } from '../dist/logger/logger.js';
+import { pipe } from '../dist/sys/fd.js';
+
+after(stopAll);
+
+const dirs = [];
+after(() => dirs.forEach(removeDir));
+function base() {
+  const d = tempDir('svlogd-');
+  dirs.push(d);
+  return d;
+}
+
+function logDir(root, name = 'log', config) {
+  const d = join(root, name);
+  mkdirSync(d, { recursive: true });
+  if (config !== undefined) writeFileSync(join(d, 'config'), config);
+  return d;
+}
+
+const old = (dir) => readdirSync(dir).filter((n) => n.startsWith('@')).sort();
+const read = (path) => readFileSync(path, 'latin1');
+/** Every line of a log directory, oldest file first. */
+const allLines = (dir, suffix = /\.s$/) =>
+  [...old(dir).filter((n) => suffix.test(n)), 'current']
+    .map((n) => read(join(dir, n)))
+    .join('')
+    .split('\n')
+    .slice(0, -1);
+
+/** Start bin/svlogd reading a pipe we write to. */
+function svlogd(root, args) {
+  const child = startDetached(bin('svlogd'), args, { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.on('error', () => {});
+  return child;
+}
+
+const stderrHas = (child, text) => waitFor(() => child.output.stderr.includes(text), { what: JSON.stringify(text), timeout: 10000 });
+
+test('EOF: everything written, current complete (0744), exit 0', async () => {
+  const root = base();
+  const dir = logDir(root);
+  const child = svlogd(root, ['-v', 'log']);
+  child.stdin.end('a\nb\n');
+  assert.deepEqual(await child.exited, { code: 0, signal: null });
+  assert.equal(read(join(dir, 'current')), 'a\nb\n');
+  assert.equal(statSync(join(dir, 'current')).mode & 0o777, 0o744);
+  assert.equal(child.output.stderr, 'svlogd: info: new: log/current\nsvlogd: info: close: log\n');
+});
+
+test('input from a regular file and from /dev/null', () => {
+  const root = base();
+  logDir(root);
+  writeFileSync(join(root, 'in'), 'x\ny\n');
+  let r = spawnSync('/bin/sh', ['-c', `"$0" log < in`, bin('svlogd')], { cwd: root });
+  assert.equal(r.status, 0);
+  r = spawnSync('/bin/sh', ['-c', `"$0" log < /dev/null`, bin('svlogd')], { cwd: root });
+  assert.equal(r.status, 0);
+  assert.equal(read(join(root, 'log/current')), 'x\ny\n');
+});
+
+test('svlogd-term-line: TERM in the middle of a line waits for its end and writes it (runit dropped it)', async () => {
+  const root = base();
+  const dir = logDir(root);
+  const child = svlogd(root, ['-v', 'log']);
+  await stderrHas(child, 'new: log/current');
+  child.stdin.write('one\npartial');
+  await waitFor(() => true);
+  await new Promise((r) => setTimeout(r, 100));
+  process.kill(child.pid, 'SIGTERM');
+  await stderrHas(child, 'sigterm received.');
+  child.stdin.write(' end\nafter\n');
+  assert.deepEqual(await child.exited, { code: 0, signal: null });
+  assert.equal(read(join(dir, 'current')), 'one\npartial end\nafter\n');
+});
+
+test('svlogd-term-line: TERM with a line that never ends: it gets a newline within about a second', async () => {
+  const root = base();
+  const dir = logDir(root);
+  const child = svlogd(root, ['log']);
+  await waitFor(() => existsSync(join(dir, 'current')));
+  child.stdin.write('complete\nunfinished');
+  await waitFor(() => true);
+  await new Promise((r) => setTimeout(r, 100));
+  const start = Date.now();
+  process.kill(child.pid, 'SIGTERM');
+  assert.deepEqual(await child.exited, { code: 0, signal: null });
+  assert.ok(Date.now() - start < 3000);
+  assert.equal(read(join(dir, 'current')), 'complete\nunfinished\n');
+});
+
+test('TERM between lines: exits at once with everything written', async () => {
+  const root = base();
+  const dir = logDir(root);
+  const child = svlogd(root, ['log']);
+  child.stdin.write('l1\nl2\n');
+  await waitFor(() => existsSync(join(dir, 'current')) && read(join(dir, 'current')) === 'l1\nl2\n');
+  process.kill(child.pid, 'SIGTERM');
+  assert.deepEqual(await child.exited, { code: 0, signal: null });
+  assert.equal(statSync(join(dir, 'current')).mode & 0o777, 0o744);
+});
+
+test('HUP: current closed (0744) and reopened, config read again', async () => {
+  const root = base();
+  const dir = logDir(root, 'log', 'pA:\n');
+  const child = svlogd(root, ['-v', 'log']);
+  child.stdin.write('first\n');
+  await waitFor(() => existsSync(join(dir, 'current')) && read(join(dir, 'current')) === 'A:first\n');
+  writeFileSync(join(dir, 'config'), 'pB:\n');
+  process.kill(child.pid, 'SIGHUP');
+  await stderrHas(child, 'append: log/current');
+  child.stdin.end('second\n');
+  assert.equal((await child.exited).code, 0);
+  assert.equal(read(join(dir, 'current')), 'A:first\nB:second\n');
+  assert.equal(
+    child.output.stderr,
+    [
+      'read: log/config',
+      'new: log/current',
+      'sighangup received.',
+      'close: log',
+      'read: log/config',
+      'append: log/current',
+      'close: log',
+    ]
+      .map((l) => `svlogd: info: ${l}\n`)
+      .join(''),
+  );
+});
+
+test('HUP when no directory can be opened any more: fatal, exit 111', async () => {
+  const root = base();
+  const dir = logDir(root);
+  const child = svlogd(root, ['log']);
+  await waitFor(() => existsSync(join(dir, 'current')));
+  rmSync(dir, { recursive: true });
+  writeFileSync(dir, 'now a file');
+  process.kill(child.pid, 'SIGHUP');
+  assert.deepEqual(await child.exited, { code: 111, signal: null });
+  assert.equal(child.output.stderr, 'svlogd: warning: unable to change directory: log: not a directory\nsvlogd: fatal: no functional log directories.\n');
+});
+
+test('ALRM: rotates a non-empty current, leaves an empty one', async () => {
+  const root = base();
+  const dir = logDir(root);
+  const child = svlogd(root, ['-v', 'log']);
+  child.stdin.write('before\n');
+  await waitFor(() => existsSync(join(dir, 'current')) && read(join(dir, 'current')) === 'before\n');
+  process.kill(child.pid, 'SIGALRM');
+  await waitFor(() => old(dir).length === 1);
+  process.kill(child.pid, 'SIGALRM');
+  await waitFor(() => child.output.stderr.split('sigalarm received.').length === 3, { what: 'second ALRM' });
+  child.stdin.end('after\n');
+  assert.equal((await child.exited).code, 0);
+  const [rotated] = old(dir);
+  assert.match(rotated, /^@4[0-9a-f]{23}\.s$/);
+  assert.equal(statSync(join(dir, rotated)).mode & 0o777, 0o744);
+  assert.equal(read(join(dir, rotated)), 'before\n');
+  assert.equal(read(join(dir, 'current')), 'after\n');
+  assert.equal(old(dir).length, 1);
+  assert.match(child.output.stderr, /svlogd: info: rename: log\/current @4[0-9a-f]{23}\.s 7\n/);
+});
+
+test('t: a non-empty current is rotated when its time is up', async () => {
+  const root = base();
+  const dir = logDir(root, 'log', 't1\n');
+  const child = svlogd(root, ['log']);
+  child.stdin.write('tick\n');
+  await waitFor(() => old(dir).length === 1, { timeout: 5000, what: 'time rotation' });
+  assert.equal(read(join(dir, old(dir)[0])), 'tick\n');
+  // nothing new: no further rotation of an empty current
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(old(dir).length, 1);
+  child.stdin.end();
+  assert.equal((await child.exited).code, 0);
+});
+
+test('svlogd-remove-all-excess: n removes every old file over the limit (runit removed one per rotation)', () => {
+  const root = base();
+  const results = {};
+  for (const [who, file] of [
+    ['theirs', debian('svlogd')],
+    ['ours', bin('svlogd')],
+  ]) {
+    // -l 5, s20: a rotation once 15 bytes are in, after the second line
+    const dir = logDir(root, who, 's20\nn2\n');
+    for (let i = 1; i <= 5; i++) writeFileSync(join(dir, `@40000000000000000000000${i}.s`), `old ${i}\n`, { mode: 0o744 });
+    const r = spawnSync(file, ['-l', '5', who], { cwd: root, input: '123456789\n123456789\n' });
+    assert.equal(r.status, 0);
+    results[who] = old(dir);
+  }
+  assert.equal(results.theirs.length, 5, 'runit: 5 old + 1 new, one deleted');
+  assert.equal(results.ours.length, 2);
+  assert.equal(read(join(root, 'ours', results.ours[1])), '123456789\n123456789\n');
+});
+
+test('svlogd-processor-throttle: a failing processor is restarted at most once a second, and given up at the end', async () => {
+  const root = base();
+  const dir = logDir(root, 'log', '!echo failing >&2; exit 1\n');
+  const child = svlogd(root, ['log']);
+  child.stdin.write('x\n');
+  await waitFor(() => existsSync(join(dir, 'current')) && read(join(dir, 'current')) === 'x\n');
+  process.kill(child.pid, 'SIGALRM');
+  await new Promise((r) => setTimeout(r, 2500));
+  const failures = child.output.stderr.split('processor failed, restart: log\n').length - 1;
+  assert.ok(failures >= 2 && failures <= 4, `${failures} failures in 2.5 s`);
+  child.stdin.end();
+  assert.equal((await child.exited).code, 0);
+  assert.match(child.output.stderr, /svlogd: warning: processor failed, left unprocessed: log\/@4[0-9a-f]{23}\.u\n$/);
+  const [u] = old(dir);
+  assert.match(u, /\.u$/);
+  assert.equal(read(join(dir, u)), 'x\n', 'the unprocessed file is kept');
+});
+
+test('svlogd-processor-signal: a processor killed by a signal has failed; runit took it for success', () => {
+  const root = base();
+  const results = {};
+  for (const [who, file] of [
+    ['theirs', debian('svlogd')],
+    ['ours', bin('svlogd')],
+  ]) {
+    const dir = logDir(root, who, 's10\n!head -c 3; kill -9 $$\n');
+    const r = spawnSync(file, ['-l', '5', who], { cwd: root, input: 'some line\n', timeout: 20000 });
+    assert.equal(r.status, 0);
+    results[who] = old(dir).map((n) => [n.slice(-1), read(join(dir, n))]);
+  }
+  assert.deepEqual(results.theirs, [['s', 'som']], 'runit kept the truncated output and removed the input');
+  assert.deepEqual(results.ours, [['u', 'some line\n']]);
+});
+
+test('svlogd-processor-queue: a hanging processor does not stop logging; rotated files wait for it', async () => {
+  const root = base();
+  const dir = logDir(root, 'log', 's100\nn2\n!sleep 1000\n');
+  const child = svlogd(root, ['log']);
+  for (let i = 0; i < 10; i++) child.stdin.write(`${String(i).padStart(40, '-')}\n`);
+  await waitFor(() => old(dir).length >= 4, { what: 'rotations while the processor hangs' });
+  child.stdin.write('still logging\n');
+  await waitFor(() => existsSync(join(dir, 'current')) && read(join(dir, 'current')).includes('still logging\n'));
+  // all waiting files are kept whatever n says: they are not processed yet
+  const lines = [...old(dir), 'current'].map((n) => read(join(dir, n))).join('');
+  for (let i = 0; i < 10; i++) assert.ok(lines.includes(`${String(i).padStart(40, '-')}\n`));
+});
+
+test('no line lost: 1 000 000 numbered lines through s100000 with a processor', { timeout: 300000 }, async () => {
+  const root = base();
+  const dir = logDir(root, 'log', 's100000\nn0\n!tr 0-9 a-j\n');
+  const r = spawnSync('/bin/sh', ['-c', `seq -f 'line %07.0f' 1 1000000 | "$0" log`, bin('svlogd')], { cwd: root, timeout: 280000 });
+  assert.equal(r.status, 0, r.stderr.toString());
+  assert.equal(r.stderr.toString(), '');
+  const names = old(dir);
+  assert.ok(names.length >= 120, `${names.length} rotations`);
+  assert.deepEqual(
+    names.filter((n) => !n.endsWith('.s')),
+    [],
+    'every rotated file processed',
+  );
+  const digit = (c) => c.charCodeAt(0) - 97;
+  let expect = 1;
+  for (const name of names) {
+    for (const line of read(join(dir, name)).split('\n').slice(0, -1)) {
+      const n = Number([...line.slice(5)].map(digit).join(''));
+      assert.equal(n, expect, `${name}: ${line}`);
+      expect++;
+    }
+  }
+  for (const line of read(join(dir, 'current')).split('\n').slice(0, -1)) {
+    assert.equal(line, `line ${String(expect).padStart(7, '0')}`);
+    expect++;
+  }
+  assert.equal(expect, 1000001);
+});
+
+const isRoot = process.getuid?.() === 0;
+
+/** A 256 KiB tmpfs at a fresh mount point; unmounted by the returned function. */
+function smallDisk() {
+  const mnt = base();
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt]);
+  if (r.status !== 0) return undefined;
+  return { mnt, unmount: () => spawnSync('umount', ['-l', mnt]) };
+}
+
+test('full disk: svlogd pauses, continues once space is freed, every line arrives', { skip: !isRoot && 'needs root (mount)' }, async (t) => {
+  const disk = smallDisk();
+  if (!disk) return t.skip('mount failed');
+  try {
+    const dir = logDir(disk.mnt, 'log', 's40000\nn100\n');
+    writeFileSync(join(disk.mnt, 'filler'), Buffer.alloc(150 * 1024));
+    const child = svlogd(disk.mnt, ['log']);
+    let input = '';
+    for (let i = 1; i <= 30000; i++) input += `${i}\n`;
+    child.stdin.end(input);
+    await stderrHas(child, 'svlogd: pausing: unable to write to current: log: out of disk space\n');
+    rmSync(join(disk.mnt, 'filler'));
+    assert.deepEqual(await child.exited, { code: 0, signal: null });
+    const lines = allLines(dir);
+    assert.equal(lines.length, 30000);
+    lines.forEach((l, i) => assert.equal(l, String(i + 1)));
+  } finally {
+    await stopAll();
+    disk.unmount();
+  }
+});
+
+test('svlogd-term-paused: TERM while pausing on a full disk ends after one more try, saying how many bytes were not written', { skip: !isRoot && 'needs root (mount)' }, async (t) => {
+  const disk = smallDisk();
+  if (!disk) return t.skip('mount failed');
+  try {
+    const dir = logDir(disk.mnt, 'log', 's0\n');
+    writeFileSync(join(disk.mnt, 'filler'), Buffer.alloc(200 * 1024));
+    const child = svlogd(disk.mnt, ['log']);
+    const line = `${'y'.repeat(99)}\n`;
+    const total = 1000 * line.length;
+    child.stdin.write(line.repeat(1000));
+    await stderrHas(child, 'pausing: unable to write to current: log: out of disk space');
+    const start = Date.now();
+    process.kill(child.pid, 'SIGTERM');
+    assert.deepEqual(await child.exited, { code: 0, signal: null });
+    assert.ok(Date.now() - start < 6000, 'bounded');
+    const written = statSync(join(dir, 'current')).size;
+    const m = /svlogd: warning: giving up after sigterm, (\d+) bytes not written: log: out of disk space\n$/.exec(child.output.stderr);
+    assert.ok(m, child.output.stderr);
+    assert.equal(Number(m[1]), total - written);
+  } finally {
+    await stopAll();
+    disk.unmount();
+  }
+});
+
+test('in-process: two Loggers on one event loop, rotate(), terminate(), keepInput', async () => {
+  const root = base();
+  const messages = [];
+  const reporter = {
+    info: (t) => messages.push(`info: ${t}`),
+    warning: (t) => messages.push(`warning: ${t}`),
+    pausing: (t) => messages.push(`pausing: ${t}`),
+    fatal: (t) => messages.push(`fatal: ${t}`),
+    alert: (d) => messages.push(`alert: ${d}`),
+  };
+  const a = pipe();
+  const b = pipe();
+  logDir(root, 'a', 'e*!*\n');
+  logDir(root, 'b');
+  const la = new Logger({ input: a.read, dirs: ['a'], cwd: root, timestamp: 2, reporter });
+  const lb = new Logger({ input: b.read, keepInput: true, dirs: ['b'], cwd: root, verbose: true, reporter });
+  la.start();
+  lb.start();
+  writeSync(a.write, 'hello\nalert!\n');
+  writeSync(b.write, 'first\n');
+  await waitFor(() => existsSync(join(root, 'b/current')) && read(join(root, 'b/current')) === 'first\n');
+  lb.rotate();
+  await waitFor(() => old(join(root, 'b')).length === 1);
+  writeSync(b.write, 'second\nunfinished');
+  await waitFor(() => existsSync(join(root, 'a/current')) && read(join(root, 'a/current')).split('\n').length === 3);
+  closeSync(a.write);
+  assert.deepEqual(await la.done, { code: 0, killed: false });
+  lb.terminate();
+  assert.deepEqual(await lb.done, { code: 0, killed: false });
+  assert.match(read(join(root, 'a/current')), /^\d{4}-\d\d-\d\d_[\d:.]+ hello\n\d{4}-\d\d-\d\d_[\d:.]+ alert!\n$/);
+  assert.ok(messages.some((m) => /^alert: \d{4}-.* alert!\n$/.test(m)));
+  assert.equal(read(join(root, 'b/current')), 'second\nunfinished\n');
+  assert.ok(messages.includes('info: close: b'));
+  // keepInput: the pipe is still open for its owner
+  assert.ok(fstatSync(b.read).isFIFO());
+  closeSync(b.read);
+  closeSync(b.write);
+});
