@@ -242,3 +242,40 @@ export function withFailingSyscalls(rules, argv) {
   const spec = rules.map((r) => (typeof r === 'string' ? { name: r } : r)).map((r) => [numbers[r.name], r.arg ?? -1, r.value ?? 0, r.nonzero ?? -1]);
   return ['python3', ['-c', SECCOMP, JSON.stringify(spec), ...argv]];
 }
+
+// --- process 1 of a PID namespace (runit) ---
+
+import { readdirSync } from 'node:fs';
+
+/**
+ * Start argv as process 1 of a new PID and mount namespace (with its own
+ * /proc), in its own process group; killed by stopAll() (--kill-child: the
+ * namespace, and everything in it, dies with unshare).
+ */
+export function startInPidNamespace(argv, options = {}) {
+  return startDetached('unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', ...argv], options);
+}
+
+/** The pid (in this namespace) of process 1 of the namespace that `child` (unshare) started. */
+export async function namespaceInit(child) {
+  return waitFor(() => Number(readText(`/proc/${child.pid}/task/${child.pid}/children`)?.trim().split(' ')[0]) || 0, {
+    what: 'process 1 of the namespace',
+  });
+}
+
+/** Parsed /proc/PID/stat: comm, state, ppid, pgrp, session; undefined when gone. */
+export function procStat(pid) {
+  const text = readText(`/proc/${pid}/stat`);
+  if (!text) return undefined;
+  const close = text.lastIndexOf(')');
+  const fields = text.slice(close + 2).split(' ');
+  return { pid: Number(pid), comm: text.slice(text.indexOf('(') + 1, close), state: fields[0], ppid: Number(fields[1]), pgrp: Number(fields[2]), session: Number(fields[3]) };
+}
+
+/** Every process whose parent is `ppid` (zombies included). */
+export function childrenOf(ppid) {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(procStat)
+    .filter((s) => s && s.ppid === ppid);
+}
