@@ -3,7 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { writeFileSync, readdirSync } from 'node:fs';
+import { writeFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { bin, tempDir, makeService, startDetached, stopAll, waitFor, readText, supervisedPid, processExists } from './helpers.js';
 
 after(stopAll);
@@ -87,4 +87,46 @@ test('a recorded pid that is now another process is never adopted', async () => 
   // the impostor was left alone
   assert.ok(processExists(pid));
   process.kill(pid, 'SIGKILL');
+});
+
+test('in-process logger: a killed runsvdir leaves the pipe held, the service never gets SIGPIPE, no line lost', async () => {
+  const base = tempDir();
+  const dir = join(base, 'service');
+  const marker = `marker-${process.pid}-hosted`;
+  const svc = makeService(join(dir, 'a'), {
+    run: `#!/bin/sh\nexec sh -c 'n=0; while :; do n=$((n+1)); echo "line $n"; sleep 0.002; done' ${marker}\n`,
+    'log/run': '#!/bin/sh\nexec svlogd ./main\n',
+    'log/main/config': 's100000000\n',
+  });
+  let host = startDetached(bin('runsvdir'), [dir]);
+  const pid = await waitFor(() => stat(svc) === 'run\n' && supervisedPid(svc), { what: 'running' });
+  await waitFor(() => Number(readText(join(svc, 'log/supervise/pid'))) === host.pid, { what: 'hosted logger' });
+  // a holder process has the pipe once it settled
+  const pipe = readlinkSync(`/proc/${pid}/fd/1`);
+  const heldBy = (holder) => {
+    try {
+      return readdirSync(`/proc/${holder}/fd`).some((fd) => readlinkSync(`/proc/${holder}/fd/${fd}`) === pipe);
+    } catch {
+      return false;
+    }
+  };
+  await waitFor(() => processesWith('2147483647').some(heldBy), { what: 'fd holder' });
+  for (let i = 0; i < 2; i++) {
+    process.kill(host.pid, 'SIGKILL');
+    await host.exited;
+    // the service keeps writing into the pipe while no supervisor runs
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(processesWith(marker), [pid], 'service alive without its supervisor');
+    host = startDetached(bin('runsvdir'), [dir]);
+    await waitFor(() => host.output.stderr.includes(`adopted running run (pid ${pid})`), { what: 'adoption' });
+  }
+  process.kill(host.pid, 'SIGTERM');
+  assert.equal((await host.exited).code, 0);
+  // an unfinished current found at start-up was kept as @....u: read all, in order
+  const logdir = join(svc, 'log/main');
+  const files = [...readdirSync(logdir).filter((f) => f.startsWith('@')).sort(), 'current'];
+  writeFileSync(join(base, 'all'), files.map((f) => readText(join(logdir, f))).join(''));
+  assertContiguous(join(base, 'all'));
+  // holders end with the runsvdir that started them
+  await waitFor(() => !processesWith('2147483647').some(heldBy), { what: 'no holder left' });
 });

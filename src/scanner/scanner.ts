@@ -6,6 +6,7 @@
 import { watch, statSync, writeFileSync, type FSWatcher } from 'node:fs';
 import { scanServices } from './scan.js';
 import { HostedService, IsolatedService, type HostContext, type ServiceHost } from './service-host.js';
+import { FdHolder, findHeldPipe } from './fd-holder.js';
 import { taiLabel, taiNow } from '../protocol/tai64n.js';
 import { errorTextOf } from '../sys/errstr.js';
 import type { SupervisorOptions } from '../supervisor/supervisor.js';
@@ -41,8 +42,16 @@ export class Scanner {
   private stopped = false;
   private readonly ctx: HostContext;
 
+  /** read ends of the log pipes, held across this process's death (in-process mode) */
+  private readonly holder: FdHolder | undefined;
+
   constructor(private readonly options: ScannerOptions) {
-    this.ctx = { dir: options.dir, supervisor: options.supervisor, print: options.print, warn: options.warn };
+    let supervisor = options.supervisor;
+    if (!options.isolate) {
+      const holder = (this.holder = new FdHolder());
+      supervisor = { ...supervisor, onLogPipe: (owner, fd) => holder.set(owner, fd), findLogPipe: findHeldPipe };
+    }
+    this.ctx = { dir: options.dir, supervisor, print: options.print, warn: options.warn };
   }
 
   start(): void {
@@ -72,6 +81,7 @@ export class Scanner {
     const stops = [...this.services.values()].map((s) => s.host.stop());
     this.services.clear();
     await Promise.all(stops);
+    this.holder?.stop();
   }
 
   /** runit's HUP with --isolate: TERM every runsv, forget them, do not wait. */

@@ -3,7 +3,7 @@
 // (reference §3). Nothing here blocks: the restart throttle is a timer and
 // custom control programs are awaited, so many supervisors can share one
 // event loop (runsvdir) as well as run alone (runsv).
-import { closeSync, openSync, realpathSync, statSync, constants } from 'node:fs';
+import { closeSync, openSync, readFileSync, readlinkSync, realpathSync, statSync, constants } from 'node:fs';
 import { Socket } from 'node:net';
 import { State } from '../protocol/status.js';
 import { nowMicros, taiNow, unixSeconds, type Tai64n } from '../protocol/tai64n.js';
@@ -13,6 +13,7 @@ import { errorCode } from '../sys/errors.js';
 import { errorText, errorTextOf } from '../sys/errstr.js';
 import { Unit } from './unit.js';
 import { findAdoptable } from './adopt.js';
+import { writeAtomic } from '../protocol/atomic-write.js';
 import { processStartTime, reopenPipe } from '../sys/proc.js';
 import { watchExit } from '../sys/pid-watch.js';
 import { findCustomControl, runCustomControl } from './custom-control.js';
@@ -31,6 +32,10 @@ export interface SupervisorOptions {
    * `log/run` (runsvdir's in-process svlogd); undefined: run log/run.
    */
   hostLog?: (logDir: string) => InProcessLog | undefined;
+  /** the log pipe's read end was opened (fd) or closed (undefined): hold it elsewhere too */
+  onLogPipe?: (owner: object, read: number | undefined) => void;
+  /** a path (/proc/PID/fd/N) through which a pipe (`pipe:[inode]`) still held elsewhere can be reopened */
+  findLogPipe?: (inode: string) => string | undefined;
 }
 
 /** A log service running inside the supervisor's process. */
@@ -176,9 +181,15 @@ export class Supervisor {
    * (so nothing buffered in it is lost), else a new one.
    */
   private openLogPipe(): void {
+    const record = `${this.main.superviseDir}/logpipe`;
     let fds;
     if (this.main.pid) fds = reopenPipe(`/proc/${this.main.pid}/fd/1`);
     if (!fds && this.log?.pid) fds = reopenPipe(`/proc/${this.log.pid}/fd/0`);
+    if (!fds) {
+      const inode = readTextFile(record)?.trim();
+      const held = inode ? this.options.findLogPipe?.(inode) : undefined;
+      if (held) fds = reopenPipe(held);
+    }
     if (!fds) {
       try {
         fds = pipe();
@@ -188,6 +199,11 @@ export class Supervisor {
     }
     this.logPipe = fds;
     this.fds.push(fds.read, fds.write);
+    // runit-ts's own record (runit ignores it): which pipe to recover
+    try {
+      writeAtomic(record, `${readlinkSync(`/proc/self/fd/${fds.read}`)}\n`);
+    } catch {}
+    this.options.onLogPipe?.(this, fds.read);
   }
 
   private units(): Unit[] {
@@ -238,6 +254,7 @@ export class Supervisor {
   private closeLogPipe(): void {
     if (!this.logPipe || this.logPipeClosed) return;
     this.logPipeClosed = true;
+    this.options.onLogPipe?.(this, undefined);
     for (const [end, fd] of [['1', this.logPipe.write], ['0', this.logPipe.read]] as const) {
       try {
         closeSync(fd);
@@ -255,6 +272,7 @@ export class Supervisor {
   }
 
   private closeAll(): void {
+    if (this.logPipe && !this.logPipeClosed) this.options.onLogPipe?.(this, undefined);
     for (const cancel of this.cleanups) cancel();
     this.cleanups.length = 0;
     for (const timer of this.throttleTimers.values()) clearTimeout(timer);
@@ -478,5 +496,13 @@ function readable(path: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+function readTextFile(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'latin1');
+  } catch {
+    return undefined;
   }
 }

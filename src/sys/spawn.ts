@@ -22,8 +22,8 @@ export type ExitStatus =
 
 export interface SpawnOptions {
   cwd: string;
-  /** fds (or 'ignore') for the child's 0, 1, 2 */
-  stdio: [number | 'ignore', number | 'ignore', number | 'ignore'];
+  /** fds (or 'ignore') for the child's 0, 1, 2 (and 3, ... when given) */
+  stdio: [number | 'ignore', number | 'ignore', number | 'ignore', ...(number | 'ignore')[]];
   env?: NodeJS.ProcessEnv;
   /** own session and process group (setsid) */
   newSession?: boolean;
