@@ -39,8 +39,9 @@ export function openInput(fd: number, handlers: InputHandlers, keepFd = false): 
   return fileInput(fd, handlers, !keepFd);
 }
 
-/** Bytes per read from a pipe (its default capacity). */
+/** Bytes per read from a pipe: at most its default capacity, at first 4 KiB. */
 const STREAM_READ_SIZE = 64 * 1024;
+const MIN_READ_SIZE = 4096;
 
 function streamInput(fd: number, handlers: InputHandlers, isTty: boolean): Input {
   let closed = false;
@@ -51,15 +52,23 @@ function streamInput(fd: number, handlers: InputHandlers, isTty: boolean): Input
       if (!closed) handlers.data(chunk);
     });
   } else {
-    // read into one buffer, over and over: no allocation per read, no stream queue
+    // One buffer, reused for every read: no allocation per read, no stream
+    // queue. It starts small (an idle logger costs little) and doubles up to
+    // STREAM_READ_SIZE while reads fill it.
+    let size = MIN_READ_SIZE;
+    let buffer = Buffer.allocUnsafe(size);
     // `onread` is documented for net.Socket but missing from its constructor's type
     socket = new net.Socket({
       fd,
       readable: true,
       writable: false,
       onread: {
-        buffer: Buffer.allocUnsafe(STREAM_READ_SIZE),
+        buffer: () => {
+          if (buffer.length < size) buffer = Buffer.allocUnsafe(size);
+          return buffer;
+        },
         callback: (n: number, buf: Uint8Array) => {
+          if (n === buf.length && size < STREAM_READ_SIZE) size *= 2;
           if (!closed) handlers.data(buf.subarray(0, n) as Buffer);
           return true;
         },

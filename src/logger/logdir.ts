@@ -52,7 +52,7 @@ type Op =
   | { kind: 'barrier'; resolve: () => void };
 
 const PAUSE_MS = 3000;
-const BLOCK_SIZE = 512 * 1024;
+const MIN_BLOCK_SIZE = 16 * 1024;
 const SPARE_BLOCKS = 2;
 const MAX_WRITEV_BUFS = 512;
 const MAX_WRITEV_BYTES = 8 * 1024 * 1024;
@@ -383,8 +383,9 @@ export class LogDir {
   private newBlock(n: number): void {
     this.seal();
     if (this.block.length) this.retired.push({ block: this.block, end: this.appended });
+    // sized by the input: small for a quiet service, a few chunks when busy
     const staged = this.stagedLength();
-    const size = Math.max(BLOCK_SIZE, staged + n, 3 * staged);
+    const size = Math.max(MIN_BLOCK_SIZE, staged + n, 4 * staged);
     const reuse = this.spare.findIndex((b) => b.length >= size);
     this.block = reuse >= 0 ? this.spare.splice(reuse, 1)[0]! : Buffer.allocUnsafe(size);
     this.view = new DataView(this.block.buffer, this.block.byteOffset, this.block.length);

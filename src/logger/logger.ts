@@ -149,6 +149,8 @@ export class Logger implements LineSink {
 
   /** HUP: close and reopen every directory, rereading its config. */
   reopen(): void {
+    // once terminating, the directories stay as they are until closed
+    if (this.terminating) return;
     if (this.state === 'running') void this.doReopen();
     else if (this.state === 'starting' || this.state === 'reopening') this.wantReopen = true;
   }
@@ -191,10 +193,10 @@ export class Logger implements LineSink {
     return ok;
   }
 
+  /** No directory left: end with 111. Processors still running finish on their own, as under runit. */
   private fatal(text: string): void {
     this.reporter.fatal(text);
     this.input?.close();
-    for (const dir of this.dirs) dir.kill();
     this.conclude({ code: 111, killed: false });
   }
 
