@@ -10,12 +10,19 @@ after(stopAll);
 
 const stat = (dir) => readText(join(dir, 'supervise/stat'));
 
-/** Pids of live (non-zombie) processes whose command line contains `marker`. */
+/**
+ * Pids of live (non-zombie) processes whose command line contains `marker`,
+ * leaving out their own children (a shell's fork before it execs `sleep`
+ * still shows the shell's command line).
+ */
 function processesWith(marker) {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => (readText(`/proc/${p}/cmdline`) ?? '').includes(marker) && !(readText(`/proc/${p}/stat`) ?? '').includes(') Z'))
-    .map(Number);
+  const found = new Map();
+  for (const p of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    const stat = readText(`/proc/${p}/stat`) ?? '';
+    if (!(readText(`/proc/${p}/cmdline`) ?? '').includes(marker) || stat.includes(') Z')) continue;
+    found.set(Number(p), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+  }
+  return [...found].filter(([, ppid]) => !found.has(ppid)).map(([pid]) => pid);
 }
 
 /** A service printing numbered lines; its run script's argv carries `marker`. */
