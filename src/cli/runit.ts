@@ -10,6 +10,9 @@ if (process.pid !== 1) {
   process.exit(111);
 }
 
+// process 1 must not die of a bug: report it and go on
+process.on('uncaughtException', (err) => writeErr(`- runit: warning: internal error: ${err.stack ?? err.message}\n`));
+
 const { setsid } = await import('../sys/process.js');
 const { takeStartNofile } = await import('../sys/host-state.js');
 const { pidNamespaceInode } = await import('../sys/namespace.js');
@@ -43,8 +46,6 @@ const reaper = new Reaper(() => runner?.reaped());
 const platform = new RealPlatform({ console: mode !== 'container', nofile, reaper });
 runner = new StageRunner(platform, { dir: settings.dir, mode, graceMs: settings.graceMs, version: VERSION });
 
-// process 1 must not die of a bug: report it and go on
-process.on('uncaughtException', (err) => platform.print(`- runit: warning: internal error: ${err.stack ?? err.message}`));
 for (const warning of settings.warnings) platform.print(`- runit: warning: ${warning}`);
 const signals = ['SIGCONT', 'SIGINT', 'SIGPWR', ...(mode === 'container' ? ['SIGTERM'] : [])] as const;
 for (const name of signals) process.on(name, () => runner!.signal(name.slice(3) as 'CONT' | 'INT' | 'PWR' | 'TERM'));
