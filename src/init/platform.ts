@@ -6,6 +6,7 @@ import { dup2 } from '../sys/fd.js';
 import { killAll, reboot, sync } from '../sys/reboot.js';
 import { errorTextOf } from '../sys/errstr.js';
 import { Reaper } from './reaper.js';
+import { ownerExecutable } from './flags.js';
 
 /** What is started: a stage (0, 1, 2 for /1, /2, /3) or the ctrl-alt-del program. */
 export type Program = 0 | 1 | 2 | 'ctrlaltdel';
@@ -145,11 +146,7 @@ export class RealPlatform implements Platform {
   }
 
   ownerExecutable(path: string): boolean {
-    try {
-      return (statSync(path).mode & 0o100) !== 0;
-    } catch {
-      return false;
-    }
+    return ownerExecutable(path);
   }
 
   chmod(path: string, mode: number): void {
