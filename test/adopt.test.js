@@ -6,7 +6,17 @@ import { join } from 'node:path';
 import { writeFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { bin, tempDir, makeService, startDetached, stopAll, waitFor, readText, supervisedPid, processExists } from './helpers.js';
 
-after(stopAll);
+// Adopted processes stay in the process group of the runsvdir that started
+// them, which stopAll no longer knows once that runsvdir was killed.
+const orphans = new Set();
+after(async () => {
+  for (const pid of orphans) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {}
+  }
+  await stopAll();
+});
 
 const stat = (dir) => readText(join(dir, 'supervise/stat'));
 
@@ -47,6 +57,7 @@ test('runsvdir killed with SIGKILL three times: the service is adopted, never du
   let host = startDetached(bin('runsvdir'), [dir]);
   const pid = await waitFor(() => stat(svc) === 'run\n' && supervisedPid(svc), { what: 'running' });
   const logPid = await waitFor(() => Number(readText(join(svc, 'log/supervise/pid')) || 0), { what: 'log running' });
+  orphans.add(pid).add(logPid);
   for (let i = 0; i < 3; i++) {
     process.kill(host.pid, 'SIGKILL');
     await host.exited;
@@ -68,6 +79,7 @@ test('an adopted service that exits is noticed at once and restarted', async () 
   const svc = numberedService(join(tempDir(), 'svc'), `marker-${process.pid}-b`);
   let runsv = startDetached(bin('runsv'), [svc]);
   const pid = await waitFor(() => stat(svc) === 'run\n' && supervisedPid(svc), { what: 'running' });
+  orphans.add(pid);
   process.kill(runsv.pid, 'SIGKILL');
   await runsv.exited;
   runsv = startDetached(bin('runsv'), [svc]);
@@ -82,6 +94,7 @@ test('a recorded pid that is now another process is never adopted', async () => 
   const svc = makeService(join(tempDir(), 'svc'), { run: '#!/bin/sh\nexec sleep 1000\n' });
   let runsv = startDetached(bin('runsv'), [svc]);
   const pid = await waitFor(() => stat(svc) === 'run\n' && supervisedPid(svc), { what: 'running' });
+  orphans.add(pid);
   process.kill(runsv.pid, 'SIGKILL');
   await runsv.exited;
   // as if the pid had been reused: same pid, another start time
@@ -107,6 +120,7 @@ test('in-process logger: a killed runsvdir leaves the pipe held, the service nev
   });
   let host = startDetached(bin('runsvdir'), [dir]);
   const pid = await waitFor(() => stat(svc) === 'run\n' && supervisedPid(svc), { what: 'running' });
+  orphans.add(pid);
   await waitFor(() => Number(readText(join(svc, 'log/supervise/pid'))) === host.pid, { what: 'hosted logger' });
   // a holder process has the pipe once it settled
   const pipe = readlinkSync(`/proc/${pid}/fd/1`);
