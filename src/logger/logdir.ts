@@ -54,6 +54,8 @@ type Op =
 const PAUSE_MS = 3000;
 const MIN_BLOCK_SIZE = 16 * 1024;
 const SPARE_BLOCKS = 2;
+/** Writes up to this size are made directly when the queue is empty. */
+const SYNC_WRITE_MAX = 64 * 1024;
 const MAX_WRITEV_BUFS = 512;
 const MAX_WRITEV_BYTES = 8 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
@@ -320,6 +322,11 @@ export class LogDir {
     this.processors.kill();
     this.wakePause();
     this.dropQueue();
+    // a write in flight still uses `current`: close once it is back
+    if (!this.running) this.closeFds();
+  }
+
+  private closeFds(): void {
     if (this.fdCur >= 0) fsp.closeQuietly(this.fdCur);
     if (this.fdLock >= 0) fsp.closeQuietly(this.fdLock);
     this.fdCur = this.fdLock = -1;
@@ -654,10 +661,35 @@ export class LogDir {
 
   // ---- execution -----------------------------------------------------------
 
+  /** `n` more bytes are in `current`: blocks whose bytes all are can be filled again. */
+  private wrote(n: number): void {
+    this.written += n;
+    while (this.retired.length && this.retired[0]!.end <= this.written) {
+      const { block } = this.retired.shift()!;
+      if (this.spare.length < SPARE_BLOCKS) this.spare.push(block);
+    }
+  }
+
   private enqueueWrite(bufs: Buffer[], bytes: number): void {
     if (this.givenUp || this.aborted) {
       this.lost += bytes;
       return;
+    }
+    if (bytes <= SYNC_WRITE_MAX && !this.running && this.queue.length === 0 && this.fdCur >= 0) {
+      // Nothing is waiting: a small write is made at once, in the same turn
+      // as the read that brought it (page cache, microseconds), as runit
+      // writes each line. What the process holds unwritten stays tiny, even
+      // if it is killed; a failure or a short write goes the retrying way.
+      let n = 0;
+      try {
+        n = fs.writevSync(this.fdCur, bufs);
+      } catch {
+        n = 0;
+      }
+      this.wrote(n);
+      if (n === bytes) return;
+      bufs = advance(bufs, n);
+      bytes -= n;
     }
     this.queuedBytes += bytes;
     this.enqueue({ kind: 'write', bufs, bytes });
@@ -710,6 +742,7 @@ export class LogDir {
       this.giveUp(err instanceof GiveUp ? err.reason : err);
     } finally {
       this.running = false;
+      if (this.aborted) this.closeFds();
     }
   }
 
@@ -736,12 +769,7 @@ export class LogDir {
       const n = await this.retry('unable to write to current', () => fsp.writev(this.fdCur, left), (err) => this.diskFull(err));
       remaining -= n;
       this.queuedBytes -= n;
-      this.written += n;
-      // blocks whose bytes are all on disk can be filled again
-      while (this.retired.length && this.retired[0]!.end <= this.written) {
-        const { block } = this.retired.shift()!;
-        if (this.spare.length < SPARE_BLOCKS) this.spare.push(block);
-      }
+      this.wrote(n);
       if (remaining > 0) left = advance(left, n);
     }
   }
