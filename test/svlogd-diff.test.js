@@ -321,3 +321,31 @@ test('an unfinished current is saved as .u at start (mode kept), a complete one 
   assert.equal(r.ours.files.unfinished.current.content, 'new\n');
   assert.equal(r.ours.files.complete.current.content, 'old\nnew\n');
 });
+
+test('full disk with N < n: the oldest old files are deleted to make room, same messages', { skip: process.getuid?.() !== 0 && 'needs root (mount)' }, () => {
+  const input = Array.from({ length: 30000 }, (_, i) => `${i + 1}\n`).join('');
+  const out = {};
+  for (const [who, file] of [
+    ['theirs', debian('svlogd')],
+    ['ours', bin('svlogd')],
+  ]) {
+    const mnt = tempDir('svlogd-full-');
+    assert.equal(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt]).status, 0);
+    try {
+      const dir = join(mnt, 'log');
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'config'), 's30000\nn10\nN2\n');
+      for (let i = 1; i <= 5; i++) writeFileSync(join(dir, `@40000000000000000000000${i}.s`), `${'o'.repeat(29999)}\n`);
+      const r = spawnSync(file, ['log'], { cwd: mnt, input, argv0: 'svlogd', timeout: 30000 });
+      const names = readdirSync(dir).filter((n) => n.startsWith('@')).sort();
+      const lines = [...names, 'current'].map((n) => readFileSync(join(dir, n), 'latin1')).join('').split('\n').filter((l) => l && !l.startsWith('o'));
+      out[who] = { code: r.status, stderr: maskText(r.stderr.toString(), 0), kept: names.filter((n) => n.startsWith('@4000000000')), lines: lines.length, last: lines.at(-1) };
+    } finally {
+      spawnSync('umount', ['-l', mnt]);
+      removeDir(mnt);
+    }
+  }
+  assert.deepEqual(out.ours, out.theirs);
+  assert.equal(out.ours.stderr, 'svlogd: warning: out of disk space, delete: log/@X\n'.repeat(3));
+  assert.equal(out.ours.lines, 30000);
+});
