@@ -3,13 +3,15 @@
 //
 // Two halves. The planning half is synchronous and runs as lines are cut:
 // it appends the bytes of selected lines to an output buffer and asks the
-// WriteModel where runit would have rotated. The executing half is an async
-// queue of operations (write these bytes, rotate, ...) run one at a time on
-// libuv's thread pool, so a chunk of input becomes one writev per directory
-// and a slow or full disk never blocks the event loop. Any failing step
-// pauses this directory: message, 3-second timer, retry — nothing dropped.
-// Once the logger is told to terminate, a pausing directory gets one more
-// try, then gives up and says how many bytes it could not write.
+// WriteModel where runit would have rotated. The executing half is a queue
+// of operations (write these bytes, rotate) run one at a time: a chunk of
+// input becomes one writev per directory, made at once when it is small and
+// nothing waits, otherwise on libuv's thread pool, so a slow or full disk
+// never blocks the event loop. A rotation's fsync runs on the thread pool,
+// its metadata steps (chmod, rename, open) are direct calls. Any failing
+// step pauses this directory: message, 3-second timer, retry — nothing
+// dropped. Once the logger is told to terminate, a pausing directory gets
+// one more try, then gives up and says how many bytes it could not write.
 import { join } from 'node:path';
 import * as fs from 'node:fs';
 import { flockExclusive } from '../sys/fd.js';
