@@ -150,7 +150,7 @@ export class LogDir {
       retry: (m, s) => self.retry(m, s),
       processed: () => {
         // processed files count as old files once they are done
-        self.housekeeping = self.housekeeping.then(() => self.removeOld());
+        self.housekeeping = self.housekeeping.then(() => self.removeOld()).catch(() => {});
       },
       env: ctx.env,
       stderr: ctx.processorStderr,
@@ -609,6 +609,7 @@ export class LogDir {
     }
   }
 
+  /** A datagram could not be sent: say so in the log (runit's warning line), between lines. */
   private udpFailed(datagram: Buffer): void {
     if (!this.accepting || !this.model || this.model.held > 0) return;
     this.appendBytes([UDP_FAILURE, datagram], UDP_FAILURE.length + datagram.length);
@@ -874,7 +875,8 @@ export class LogDir {
       .then(() => this.removeOld())
       .then(() => {
         if (processor) this.processors.start();
-      });
+      })
+      .catch(() => {});
   }
 
   /**

@@ -114,7 +114,7 @@ export class Logger implements LineSink {
       processorStderr: options.processorStderr ?? 2,
       spawnOptions: options.spawnOptions,
       drained: () => self.updateFlow(),
-      timeUp: (dir) => self.timeUp(dir),
+      timeUp: (dir) => self.contain(() => self.timeUp(dir)),
     };
     this.dirs = options.dirs.map((name) => new LogDir(name, resolvePath(cwd, name), ctx));
     this.stamper = new StampFormatter(options.timestamp ?? 0);
@@ -129,8 +129,8 @@ export class Logger implements LineSink {
       this.input = openInput(
         this.options.input,
         {
-          data: (chunk) => this.onData(chunk),
-          end: () => this.onEnd(),
+          data: (chunk) => this.contain(() => this.onData(chunk)),
+          end: () => this.contain(() => this.onEnd()),
           error: (err) => {
             this.reporter.warning(`unable to read standard input: ${errorTextOf(err)}`);
             this.onEnd();
@@ -142,22 +142,24 @@ export class Logger implements LineSink {
       this.reporter.warning(`unable to read standard input: ${errorTextOf(err)}`);
       this.eof = true;
     }
-    void this.openAll().then((ok) => {
-      if (ok) this.enterRunning();
-    });
+    this.guard(
+      this.openAll().then((ok) => {
+        if (ok) this.enterRunning();
+      }),
+    );
   }
 
   /** HUP: close and reopen every directory, rereading its config. */
   reopen(): void {
     // once terminating, the directories stay as they are until closed
     if (this.terminating) return;
-    if (this.state === 'running') void this.doReopen();
+    if (this.state === 'running') this.guard(this.doReopen());
     else if (this.state === 'starting' || this.state === 'reopening') this.wantReopen = true;
   }
 
   /** ALRM: rotate every directory whose `current` is not empty. */
   rotate(): void {
-    if (this.state === 'running') this.rotateAll();
+    if (this.state === 'running') this.contain(() => this.rotateAll());
     else if (this.state === 'starting' || this.state === 'reopening') this.wantRotate = true;
   }
 
@@ -170,7 +172,7 @@ export class Logger implements LineSink {
   terminate(): void {
     if (this.terminating || this.state === 'done') return;
     this.terminating = true;
-    if (this.state === 'running') this.beginTerm();
+    if (this.state === 'running') this.contain(() => this.beginTerm());
     else if (this.state === 'finishing') for (const dir of this.dirs) dir.terminate();
   }
 
@@ -184,6 +186,30 @@ export class Logger implements LineSink {
   }
 
   // ---- states ------------------------------------------------------------
+
+  /**
+   * A bug must not take the host down (ARCHITECTURE §5): an unexpected
+   * error ends this logger with a message and code 111.
+   */
+  private contain(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.internalError(err);
+    }
+  }
+
+  private guard(promise: Promise<unknown>): void {
+    promise.catch((err: unknown) => this.internalError(err));
+  }
+
+  private internalError(err: unknown): void {
+    if (this.state === 'done') return;
+    this.reporter.fatal(`internal error: ${err instanceof Error ? err.message : String(err)}`);
+    this.input?.close();
+    for (const dir of this.dirs) dir.kill();
+    this.conclude({ code: 111, killed: false });
+  }
 
   private async openAll(): Promise<boolean> {
     let ok = false;
@@ -220,12 +246,12 @@ export class Logger implements LineSink {
     for (const dir of this.timeUps) dir.timeRotate();
     this.timeUps.clear();
     if (this.eof) {
-      void this.finish();
+      this.guard(this.finish());
       return;
     }
     if (this.wantReopen) {
       this.wantReopen = false;
-      void this.doReopen();
+      this.guard(this.doReopen());
       return;
     }
     if (this.terminating) {
@@ -255,12 +281,12 @@ export class Logger implements LineSink {
 
   private beginTerm(): void {
     if (!this.framer.pending) {
-      void this.finish();
+      this.guard(this.finish());
       return;
     }
     this.termTimer = setTimeout(() => {
       this.termTimer = undefined;
-      void this.finish();
+      this.guard(this.finish());
     }, TERM_LINE_WAIT_MS);
     this.updateFlow();
   }
@@ -302,7 +328,7 @@ export class Logger implements LineSink {
     }
     this.process(chunk);
     if (this.terminating && !this.framer.pending && this.state === 'running') {
-      void this.finish();
+      this.guard(this.finish());
       return;
     }
     this.updateFlow();
@@ -311,7 +337,7 @@ export class Logger implements LineSink {
 
   private onEnd(): void {
     this.eof = true;
-    if (this.state === 'running') void this.finish();
+    if (this.state === 'running') this.guard(this.finish());
   }
 
   /** Read while running and no directory has too much queued. */
