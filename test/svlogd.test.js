@@ -375,3 +375,12 @@ test('in-process: two Loggers on one event loop, rotate(), terminate(), keepInpu
   closeSync(b.read);
   closeSync(b.write);
 });
+
+test('processors start with the NOFILE limit svlogd was started with (Node raises its own)', () => {
+  const root = base();
+  const dir = logDir(root, 'log', 's10\n!ulimit -n; cat >/dev/null\n');
+  const r = spawnSync('/bin/sh', ['-c', 'ulimit -n 512 && printf "some line\\n" | "$0" -l 5 log', bin('svlogd')], { cwd: root });
+  assert.equal(r.status, 0, r.stderr.toString());
+  const [processed] = old(dir);
+  assert.equal(read(join(dir, processed)), '512\n');
+});
