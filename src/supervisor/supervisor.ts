@@ -64,6 +64,14 @@ const SIGNAL_OF: Record<string, NodeJS.Signals> = {
 
 /** run restarts at most once a second (runit: a blocking sleep(1)). */
 const RESTART_INTERVAL_US = 1_000_000;
+/** After a failed fork, try again this much later (runit: a blocking sleep(5)). */
+const FORK_RETRY_MS = 5000;
+/**
+ * Spawn errors that come from this process running short of a resource
+ * (fork failing, no descriptor for libuv's pipe), not from the program:
+ * nothing ran, so there is no exit status and no ./finish.
+ */
+const RESOURCE_ERRORS = new Set(['EAGAIN', 'ENOMEM', 'EMFILE', 'ENFILE']);
 
 function micros(t: Tai64n): number {
   return unixSeconds(t) * 1e6 + Math.floor(t.nsec / 1000);
@@ -87,6 +95,7 @@ export class Supervisor {
   private logPipeClosed = false;
   private exited = false;
   private queue: Promise<void> = Promise.resolve();
+  private pendingLetters = 0;
   private resolveDone!: () => void;
 
   /**
@@ -219,12 +228,23 @@ export class Supervisor {
     this.sockets.push(socket);
   }
 
-  /** Control letters are applied one at a time, in the order they arrived. */
+  /**
+   * Control letters are applied one at a time, in the order they arrived.
+   * While more are waiting, each letter ends with a turn of the event loop:
+   * a flood of bytes on a FIFO (a chain of promise callbacks) must not keep
+   * this supervisor from reaping its children, nor the host from serving
+   * every other service.
+   */
   private enqueue(unit: Unit, letter: string): void {
+    this.pendingLetters++;
     this.queue = this.queue
       .then(() => (this.exited ? undefined : this.control(unit, letter)))
       .catch((err) => this.internalError(err))
-      .then(() => this.guard(() => this.tick()));
+      .then(() => {
+        this.pendingLetters--;
+        this.guard(() => this.tick());
+        if (this.pendingLetters > 0) return new Promise<void>((resolve) => setImmediate(resolve));
+      });
   }
 
   /** The main loop's body: start what should run, then see if runsv is done. */
@@ -306,6 +326,7 @@ export class Supervisor {
   private async launch(unit: Unit): Promise<void> {
     if (unit.pid !== 0 || this.starting.has(unit) || this.throttleTimers.has(unit)) return;
     const finishing = unit.state === State.Finish;
+    const before = { state: unit.state, time: unit.time, once: this.onceRequested.has(unit) };
     this.starting.add(unit);
     if (!finishing) {
       this.onceRequested.delete(unit);
@@ -318,7 +339,8 @@ export class Supervisor {
     const logFds = this.logPipeClosed ? undefined : this.logPipe;
     const stdout = unit.isLog ? 1 : (logFds?.write ?? 1);
     const stdin = unit.isLog ? (logFds?.read ?? 'ignore') : 0;
-    const onExit = (status: ExitStatus) => this.guard(() => this.reap(unit, status));
+    const onExit = (status: ExitStatus) =>
+      this.guard(() => ('execError' in status && RESOURCE_ERRORS.has(status.execError) ? this.forkFailed(unit, status.execError, before) : this.reap(unit, status)));
     const hosted = unit.isLog && typeof stdin === 'number' ? this.options.hostLog?.(cwd) : undefined;
     let pid: number | undefined;
     if (hosted) {
@@ -340,6 +362,28 @@ export class Supervisor {
     this.starting.delete(unit);
     unit.setPid(pid, startTime);
     unit.writeStatus();
+  }
+
+  /**
+   * No child could be started for want of a resource (RLIMIT_NPROC, memory,
+   * descriptors): runit's `unable to fork, sleeping`, then a retry; the
+   * state is left as it was.
+   */
+  private forkFailed(unit: Unit, code: string, before: { state: State; time: Tai64n; once: boolean }): void {
+    if (this.exited) return;
+    this.starting.delete(unit);
+    unit.state = before.state;
+    unit.time = before.time;
+    if (before.once) this.onceRequested.add(unit);
+    this.reporter.warn(`unable to fork, sleeping: ${errorText(code)}`);
+    this.throttleTimers.set(
+      unit,
+      setTimeout(() => {
+        this.throttleTimers.delete(unit);
+        this.guard(() => this.tick());
+      }, FORK_RETRY_MS),
+    );
+    this.checkExit();
   }
 
   /** A child of `unit` ended (or never started: exec failure). */

@@ -22,6 +22,9 @@ export class Unit {
   /** how the last run (or finish) ended, for finish's arguments */
   lastExit: ExitStatus = { code: 0, signal: 0 };
   private pidChanged: boolean;
+  /** what stat and status last said, so an unchanged state is not written again */
+  private lastStat: string | undefined;
+  private lastStatus: Buffer | undefined;
 
   constructor(
     /** absolute path of this unit's supervise/ directory */
@@ -41,7 +44,11 @@ export class Unit {
     this.startTime = startTime;
   }
 
-  /** Publish pid (if it changed), stat and status, each atomically. */
+  /**
+   * Publish pid, stat and status, each atomically, when they changed (a
+   * burst of letters that change nothing costs no writes; runit rewrote
+   * them for every letter).
+   */
   writeStatus(): void {
     const base = this.superviseDir;
     const write = (name: string, data: string | Buffer): boolean => {
@@ -59,18 +66,17 @@ export class Unit {
       write('pidstart', this.pid && this.startTime ? `${this.pid} ${this.startTime}\n` : '');
       this.pidChanged = false;
     }
-    write('stat', statText(this.state, this.want, this.paused, this.gotTerm));
-    write(
-      'status',
-      encodeStatus({
-        time: this.time,
-        pid: this.pid,
-        paused: this.paused,
-        wantUp: this.want === 'up',
-        gotTerm: this.gotTerm,
-        state: this.state,
-      }),
-    );
+    const stat = statText(this.state, this.want, this.paused, this.gotTerm);
+    if (stat !== this.lastStat) this.lastStat = write('stat', stat) ? stat : undefined;
+    const status = encodeStatus({
+      time: this.time,
+      pid: this.pid,
+      paused: this.paused,
+      wantUp: this.want === 'up',
+      gotTerm: this.gotTerm,
+      state: this.state,
+    });
+    if (!this.lastStatus?.equals(status)) this.lastStatus = write('status', status) ? status : undefined;
   }
 
   private reportWriteError(name: string, err: unknown): void {
