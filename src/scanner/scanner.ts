@@ -7,6 +7,7 @@ import { watch, statSync, writeFileSync, type FSWatcher } from 'node:fs';
 import { scanServices } from './scan.js';
 import { HostedService, IsolatedService, type HostContext, type ServiceHost } from './service-host.js';
 import { FdHolder, findHeldPipe } from './fd-holder.js';
+import { FdBudget } from './fd-budget.js';
 import { taiLabel, taiNow } from '../protocol/tai64n.js';
 import { errorTextOf } from '../sys/errstr.js';
 import type { SupervisorOptions } from '../supervisor/supervisor.js';
@@ -51,7 +52,7 @@ export class Scanner {
       const holder = (this.holder = new FdHolder());
       supervisor = { ...supervisor, onLogPipe: (owner, fd) => holder.set(owner, fd), findLogPipe: findHeldPipe };
     }
-    this.ctx = { dir: options.dir, supervisor, print: options.print, warn: options.warn };
+    this.ctx = { dir: options.dir, supervisor, print: options.print, warn: options.warn, fdBudget: options.isolate ? undefined : new FdBudget() };
   }
 
   start(): void {

@@ -7,6 +7,7 @@ import { Supervisor, SetupError, type SupervisorOptions } from '../supervisor/su
 import { spawnChild } from '../sys/spawn.js';
 import { errorText, errorTextOf } from '../sys/errstr.js';
 import { errorCode } from '../sys/errors.js';
+import type { FdBudget } from './fd-budget.js';
 
 export const RESTART_DELAY_MS = 1000;
 
@@ -18,6 +19,8 @@ export interface HostContext {
   print(line: string): void;
   /** `runsvdir D: warning: ...` */
   warn(message: string): void;
+  /** descriptors shared by in-process supervisors: a service starts only while enough stay free */
+  fdBudget?: FdBudget;
 }
 
 export interface ServiceHost {
@@ -56,9 +59,18 @@ abstract class RestartingHost implements ServiceHost {
 /** A Supervisor in this process's event loop. */
 export class HostedService extends RestartingHost {
   private supervisor: Supervisor | undefined;
+  /** refused for want of descriptors (said once, until it starts) */
+  private waitingForFds = false;
 
   start(): void {
     const prefix = `runsv ${this.name}: `;
+    const budget = this.ctx.fdBudget;
+    if (budget && !budget.admit()) {
+      if (!this.waitingForFds) this.ctx.print(`${prefix}warning: waiting for file descriptors: ${errorText('EMFILE')} (limit ${budget.max})`);
+      this.waitingForFds = true;
+      return this.ended();
+    }
+    this.waitingForFds = false;
     try {
       this.supervisor = new Supervisor(
         `${this.ctx.dir}/${this.name}`,
