@@ -1,0 +1,140 @@
+#!/usr/bin/env node
+// The supervisor's own death under load (issue 7): 100 services, each
+// logging numbered lines through svlogd; the supervision processes are
+// killed with SIGKILL 20 times and runsvdir started again. Counts duplicate
+// service instances and lines lost, runit-ts beside Debian's runit.
+// Usage: node bench/host-kill.js [--services N] [--kills K]
+import { readdirSync, readlinkSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { implementations, benchEnv, sleep, tempDir, removeDir, readText, startGroup, processTree, waitUntil, table } from './lib.js';
+
+const arg = (name, def) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const SERVICES = arg('--services', 100);
+const KILLS = arg('--kills', 20);
+
+/** Live processes whose command line holds `marker`, without their own transient forks. */
+function instances(marker) {
+  const found = new Map();
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    const stat = readText(`/proc/${p}/stat`) ?? '';
+    if (stat.includes(') Z') || !(readText(`/proc/${p}/cmdline`) ?? '').includes(marker)) continue;
+    found.set(Number(p), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+  }
+  return [...found].filter(([, ppid]) => !found.has(ppid)).map(([pid]) => pid);
+}
+
+function makeTree(base, tag) {
+  const markers = [];
+  for (let i = 0; i < SERVICES; i++) {
+    const marker = `hk-${tag}-${process.pid}-s${i}-`;
+    markers.push(marker);
+    const s = join(base, `s${i}`);
+    mkdirSync(join(s, 'log/main'), { recursive: true });
+    // each line names its instance ($$), so every instance's sequence can be checked
+    writeFileSync(join(s, 'run'), `#!/bin/sh\nexec sh -c 'n=0; while :; do n=$((n+1)); echo "$$ $n"; sleep 0.02; done' ${marker}\n`, { mode: 0o755 });
+    writeFileSync(join(s, 'log/run'), '#!/bin/sh\nexec svlogd ./main\n', { mode: 0o755 });
+  }
+  return markers;
+}
+
+/** Lines missing inside each instance's numbered sequence, summed over services. */
+function linesLost(base) {
+  let lost = 0;
+  let lines = 0;
+  for (let i = 0; i < SERVICES; i++) {
+    const dir = join(base, `s${i}`, 'log/main');
+    const files = readdirSync(dir).filter((f) => f.startsWith('@')).sort().concat('current');
+    const last = new Map();
+    for (const f of files) {
+      for (const line of (readText(join(dir, f)) ?? '').split('\n')) {
+        const m = /^(\d+) (\d+)$/.exec(line);
+        if (!m) continue;
+        lines++;
+        const n = Number(m[2]);
+        const prev = last.get(m[1]) ?? 0;
+        if (n > prev + 1) lost += n - prev - 1;
+        last.set(m[1], Math.max(prev, n));
+      }
+    }
+  }
+  return { lost, lines };
+}
+
+async function scenario(impl) {
+  const base = tempDir();
+  const markers = makeTree(base, impl.name);
+  const env = benchEnv();
+  let host = startGroup(impl.runsvdir, [base], { env });
+  const allUp = () => markers.every((m) => instances(m).length >= 1);
+  await waitUntil(allUp, { timeout: 120000, interval: 50 });
+  let duplicates = 0;
+  const orphans = new Set();
+  for (let k = 0; k < KILLS; k++) {
+    // kill the supervision processes only: runsvdir and every runsv
+    for (const p of processTree(host.pid, (p) => p.pid === host.pid || p.comm === 'runsv')) {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {}
+    }
+    await host.exited;
+    for (const m of markers) for (const pid of instances(m)) orphans.add(pid);
+    await sleep(200);
+    host = startGroup(impl.runsvdir, [base], { env });
+    await waitUntil(allUp, { timeout: 120000, interval: 50 });
+    // give a duplicating supervisor time to start its second copies
+    await sleep(1500);
+    duplicates += markers.filter((m) => instances(m).length > 1).length;
+  }
+  await sleep(500);
+  // stop everything: services, loggers, holders
+  await host.stop('SIGKILL');
+  for (const m of markers) for (const pid of instances(m)) orphans.add(pid);
+  for (const pid of orphans) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {}
+  }
+  // loggers left by killed runsv processes write what they still read, then end
+  await sleep(1000);
+  const { lost, lines } = linesLost(base);
+  killLeftLoggers(base);
+  removeDir(base);
+  return { duplicates, lost, lines };
+}
+
+/** svlogd processes (and holders) whose cwd is under `base`: started by this run. */
+function killLeftLoggers(base) {
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    let cwd;
+    try {
+      cwd = readlinkSync(`/proc/${p}/cwd`);
+    } catch {
+      continue;
+    }
+    if (cwd.startsWith(base)) {
+      try {
+        process.kill(Number(p), 'SIGKILL');
+      } catch {}
+    }
+  }
+}
+
+const impls = implementations().map((i) => ({ name: i.name, runsvdir: i.bin('runsvdir') }));
+const results = {};
+for (const impl of impls) results[impl.name] = await scenario(impl);
+console.log(`### Supervisor killed with SIGKILL ${KILLS} times under load (${SERVICES} services logging numbered lines)\n`);
+console.log(
+  table(
+    ['metric', 'runit-ts', 'runit'],
+    [
+      ['duplicate service instances seen (sum over restarts)', results['runit-ts'].duplicates, results.runit.duplicates],
+      ['lines lost', results['runit-ts'].lost, results.runit.lost],
+      ['lines logged', results['runit-ts'].lines, results.runit.lines],
+    ],
+  ),
+);
