@@ -1,60 +1,46 @@
 #!/usr/bin/env node
-// Start-up cost of chpst: wall time of `chpst -u nobody true`, runit-ts's
-// bin/chpst against Debian's /usr/bin/chpst, side by side in one run.
-// Usage: node bench/chpst.js [rounds] [runs-per-round]
-// Prints a markdown table of median times per run and the ratio.
+// Start-up cost of a short-lived command: wall time of `chpst -u nobody
+// true`, runit-ts's bin/chpst against Debian's /usr/bin/chpst, with a bare
+// `node -e 0` as the floor every Node program pays; interleaved runs.
+// Standalone: node bench/chpst.js [rounds] [runs-per-round]
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { implementations, checkPrerequisites, isMain, option, median, percentile, elapsedMs, fmt, table } from './lib.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const rounds = Number(process.argv[2] ?? 7);
-const runs = Number(process.argv[3] ?? 10);
-const args = ['-u', 'nobody', 'true'];
-
-const candidates = [
-  { name: 'runit-ts bin/chpst', file: join(root, 'bin/chpst') },
-  { name: 'Debian /usr/bin/chpst', file: '/usr/bin/chpst' },
-  // what any Node program pays, for reference
-  { name: 'node -e 0 (baseline)', file: process.execPath, args: ['-e', '0'] },
-].filter((c) => existsSync(c.file));
-
-function once(candidate) {
-  const start = process.hrtime.bigint();
-  const r = spawnSync(candidate.file, candidate.args ?? args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (r.status !== 0) throw new Error(`${candidate.name} failed (${r.status}): ${r.stderr}`);
+function once(file, args) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const ms = elapsedMs(t0);
+  if (r.status !== 0) throw new Error(`${file} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   return ms;
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-for (const c of candidates) once(c); // warm the page cache
-const perRound = new Map(candidates.map((c) => [c, []]));
-for (let round = 0; round < rounds; round++) {
-  // interleave, so that load from elsewhere hits every candidate alike
-  for (let i = 0; i < runs; i++) for (const c of candidates) perRound.get(c).push(once(c));
+/** Returns { [impl]: ms[], node: ms[] }: `rounds` x `runs` runs each, interleaved. */
+export function chpst({ impls = implementations(), rounds = 7, runs = 10 } = {}) {
+  const candidates = [
+    ...impls.map((i) => ({ name: i.name, file: i.bin('chpst'), args: ['-u', 'nobody', 'true'] })),
+    // what any Node program pays, for reference
+    { name: 'node', file: process.execPath, args: ['-e', '0'] },
+  ];
+  for (const c of candidates) once(c.file, c.args); // warm the page cache
+  const result = Object.fromEntries(candidates.map((c) => [c.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    // interleave, so that load from elsewhere hits every candidate alike
+    for (let i = 0; i < runs; i++) for (const c of candidates) result[c.name].push(once(c.file, c.args));
+  }
+  return result;
 }
 
-const ours = median(perRound.get(candidates[0]));
-const lines = [
-  `chpst -u nobody true: ${rounds * runs} runs each, interleaved; median and spread (p10-p90) per run`,
-  '',
-  '| command | median ms | p10 ms | p90 ms | ratio to Debian |',
-  '| --- | ---: | ---: | ---: | ---: |',
-];
-const debian = candidates.find((c) => c.file === '/usr/bin/chpst');
-const debianMedian = debian ? median(perRound.get(debian)) : undefined;
-for (const c of candidates) {
-  const xs = [...perRound.get(c)].sort((a, b) => a - b);
-  const m = median(xs);
-  const p = (q) => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))];
-  const ratio = debianMedian ? `${(m / debianMedian).toFixed(1)}x` : 'n/a';
-  lines.push(`| ${c.name} | ${m.toFixed(2)} | ${p(0.1).toFixed(2)} | ${p(0.9).toFixed(2)} | ${ratio} |`);
+if (isMain(import.meta)) {
+  checkPrerequisites(option('root'), ['chpst']);
+  const rounds = Number(process.argv[2] ?? 7);
+  const runs = Number(process.argv[3] ?? 10);
+  const r = chpst({ impls: implementations(option('root')), rounds, runs });
+  const theirs = median(r.runit);
+  console.log(`chpst -u nobody true: ${rounds * runs} runs each, interleaved; median and spread (p10-p90) per run\n`);
+  console.log(
+    table(
+      ['command', 'median ms', 'p10 ms', 'p90 ms', 'ratio to runit'],
+      Object.entries(r).map(([name, xs]) => [name === 'node' ? '`node -e 0` (floor)' : `${name} chpst`, fmt(median(xs), 2), fmt(percentile(xs, 0.1), 2), fmt(percentile(xs, 0.9), 2), `${(median(xs) / theirs).toFixed(1)}x`]),
+    ),
+  );
 }
-if (debianMedian) lines.push('', `runit-ts chpst costs ${(ours - debianMedian).toFixed(1)} ms more per start than Debian's.`);
-console.log(lines.join('\n'));

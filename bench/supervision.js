@@ -1,159 +1,227 @@
 #!/usr/bin/env node
-// Supervision overhead, runit-ts against Debian's runit in one run:
-//   sv      `sv status X` wall time; `sv -w 10 restart X` until X runs again
-//   restart kill -9 of a service until its replacement runs
-//   scale   N services under runsvdir: time until all are up, memory of the
-//           supervision processes (not the services), CPU over an idle spell
-// Usage: node bench/supervision.js [--quick] [--json FILE]
-import { spawnSync } from 'node:child_process';
-import { writeFileSync, watch } from 'node:fs';
+// Supervision overhead, runit-ts against Debian's runit, interleaved:
+//   oneService  `sv status X` wall time; `sv -w 10 restart X` until X runs
+//               again; kill -9 of X until its replacement runs
+//   scale       N services under runsvdir, with and without loggers
+//               (`exec svlogd -tt ./main`): time until all are up; USS, PSS
+//               and RSS of the supervision processes (not the services)
+//   idle        CPU of supervision over an idle spell, 100 services + loggers
+//   crashLoop   CPU of supervision while 50 services exit at once, again and again
+// Every phase runs runit-ts under its runsvdir (supervisors in-process,
+// canonical loggers hosted) and runit under Debian's runsvdir (one runsv
+// process per service, one svlogd process per logger).
+// Standalone: node bench/supervision.js [--quick] [--json FILE]
+import { writeFileSync, watch, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ours, debian, median, percentile, sleep, tempDir, removeDir, makeServices, readText, startGroup,
-  processTree, memoryOf, cpuSecondsOf, waitUntil, table, ratio, fmt,
+  implementations, checkPrerequisites, isMain, flag, option, median, percentile, sleep, tempDir, removeDir, makeServices, readText,
+  startGroup, supervision, memoryOf, cpuSecondsOf, waitUntil, waitAllUp, timeCommand, elapsedMs, pidOf, isUp, roundOrder,
 } from './lib.js';
-
-const quick = process.argv.includes('--quick');
-const jsonIndex = process.argv.indexOf('--json');
-const jsonFile = jsonIndex > 0 ? process.argv[jsonIndex + 1] : undefined;
-const ROUNDS = quick ? 3 : 7;
-const SCALES = quick ? [10, 100] : [10, 100, 1000];
-const IDLE_SECONDS = quick ? 5 : 30;
-
-const impls = [
-  { name: 'runit-ts', runsv: ours('runsv'), runsvdir: ours('runsvdir'), sv: ours('sv') },
-  { name: 'runit', runsv: debian('runsv'), runsvdir: debian('runsvdir'), sv: debian('sv') },
-];
-
-const pidOf = (dir) => Number(readText(join(dir, 'supervise/pid')) || 0);
-const isUp = (dir) => readText(join(dir, 'supervise/stat')) === 'run\n' && pidOf(dir);
-
-function timeCommand(file, args) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(file, args, { encoding: 'utf8' });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`${file} ${args.join(' ')}: exit ${r.status}: ${r.stdout}${r.stderr}`);
-  return ms;
-}
 
 /** Milliseconds from now until `dir` runs a pid other than `oldPid` (inotify + 1 ms poll). */
 function untilReplaced(dir, oldPid) {
   const t0 = process.hrtime.bigint();
   return new Promise((resolve) => {
     let watcher;
+    let poll;
     const check = () => {
       const pid = pidOf(dir);
       if (pid && pid !== oldPid && readText(join(dir, 'supervise/stat')) === 'run\n') {
         watcher?.close();
         clearInterval(poll);
-        resolve(Number(process.hrtime.bigint() - t0) / 1e6);
+        resolve(elapsedMs(t0));
       }
     };
     watcher = watch(join(dir, 'supervise'), check);
-    const poll = setInterval(check, 1);
+    poll = setInterval(check, 1);
     check();
   });
 }
 
-async function benchOneService() {
+/**
+ * One service under each runsvdir. `rounds` of `sv status` and `sv -w 10
+ * restart`, then `kills` kill -9s (each after the service ran 1.1 s, so
+ * runsv's one-second restart throttle never applies).
+ * Returns { [impl]: { status: ms[], restart: ms[], kill: ms[] } }.
+ */
+export async function oneService({ impls = implementations(), rounds = 9, kills = 15 } = {}) {
   const results = Object.fromEntries(impls.map((i) => [i.name, { status: [], restart: [], kill: [] }]));
   const setups = [];
-  for (const impl of impls) {
-    const base = tempDir();
-    const [dir] = makeServices(base, 1);
-    const runsv = startGroup(impl.runsv, [dir]);
-    await waitUntil(() => isUp(dir));
-    setups.push({ impl, base, dir, runsv });
-  }
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const { impl, dir } of setups) {
-      const r = results[impl.name];
-      r.status.push(timeCommand(impl.sv, ['status', dir]));
-      await sleep(50);
-      r.restart.push(timeCommand(impl.sv, ['-w', '10', 'restart', dir]));
-      await waitUntil(() => isUp(dir));
-      // a service that ran a while, so runsv's 1-s throttle does not apply
-      await sleep(1100);
-      const old = pidOf(dir);
-      const replaced = untilReplaced(dir, old);
-      process.kill(old, 'SIGKILL');
-      r.kill.push(await replaced);
-      await sleep(1100);
+  try {
+    for (const impl of impls) {
+      const base = tempDir();
+      const [dir] = makeServices(base, 1);
+      setups.push({ impl, base, dir, runsvdir: startGroup(impl.bin('runsvdir'), [base]) });
     }
-  }
-  for (const { runsv, base } of setups) {
-    await runsv.stop();
-    removeDir(base);
+    for (const s of setups) await waitAllUp([s.dir]);
+    for (let round = 0; round < rounds; round++) {
+      for (const { impl, dir } of roundOrder(setups, round)) {
+        const r = results[impl.name];
+        r.status.push(timeCommand(impl.bin('sv'), ['status', dir]));
+        await sleep(50);
+        r.restart.push(timeCommand(impl.bin('sv'), ['-w', '10', 'restart', dir]));
+        await waitUntil(() => isUp(dir));
+      }
+    }
+    for (const s of setups) s.upSince = Date.now();
+    for (let k = 0; k < kills; k++) {
+      for (const s of roundOrder(setups, k)) {
+        await sleep(Math.max(0, s.upSince + 1100 - Date.now()));
+        const old = pidOf(s.dir);
+        const replaced = untilReplaced(s.dir, old);
+        process.kill(old, 'SIGKILL');
+        results[s.impl.name].kill.push(await replaced);
+        s.upSince = Date.now();
+      }
+    }
+  } finally {
+    for (const { runsvdir, base } of setups) {
+      await runsvdir.stop();
+      removeDir(base);
+    }
   }
   return results;
 }
 
-/** Supervision processes: runsvdir, every runsv and the loggers (not the services). */
-function supervisors(rootPid) {
-  return processTree(rootPid, (p) => p.pid === rootPid || ['runsv', 'node', 'svlogd', 'cat'].includes(p.comm));
-}
-
-async function benchScale(n, log) {
-  const out = {};
-  for (const impl of impls) {
-    const base = tempDir();
-    const dirs = makeServices(base, n, { log });
-    const t0 = process.hrtime.bigint();
-    const runsvdir = startGroup(impl.runsvdir, [base]);
-    await waitUntil(() => dirs.every(isUp), { timeout: 120000, interval: 10 });
-    const upMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    await sleep(1000);
-    const pids = supervisors(runsvdir.pid).map((p) => p.pid);
-    const memory = memoryOf(pids);
-    let idleCpu;
-    if (n === 100 && !log) {
-      const before = cpuSecondsOf(pids);
-      await sleep(IDLE_SECONDS * 1000);
-      idleCpu = cpuSecondsOf(pids) - before;
+/**
+ * N services under runsvdir, with loggers or not: time from runsvdir's
+ * start until every service (and log service) is up, then, `settleMs`
+ * later, the memory of the supervision processes.
+ * Returns [{ n, log, [impl]: { upMs[], uss[], pss[], rss[] (kB), counts } }].
+ */
+export async function scale({ impls = implementations(), ns = [10, 100, 1000], logs = [false, true], rounds = (n) => (n >= 1000 ? 3 : 5), settleMs = 2000, onProgress = () => {} } = {}) {
+  const out = [];
+  for (const n of ns) {
+    for (const log of logs) {
+      const entry = { n, log };
+      for (const impl of impls) entry[impl.name] = { upMs: [], uss: [], pss: [], rss: [], counts: undefined };
+      const R = typeof rounds === 'function' ? rounds(n) : rounds;
+      for (let round = 0; round < R; round++) {
+        for (const impl of roundOrder(impls, round)) {
+          onProgress(`scale n=${n} log=${log} ${impl.name} round ${round + 1}/${R}`);
+          const base = tempDir();
+          const dirs = makeServices(base, n, { log });
+          const t0 = process.hrtime.bigint();
+          const runsvdir = startGroup(impl.bin('runsvdir'), [base]);
+          try {
+            await waitAllUp(dirs, { log });
+            const upMs = elapsedMs(t0);
+            await sleep(settleMs);
+            const { pids, counts } = supervision(runsvdir.pid);
+            const m = memoryOf(pids);
+            const e = entry[impl.name];
+            e.upMs.push(upMs);
+            e.uss.push(m.uss);
+            e.pss.push(m.pss);
+            e.rss.push(m.rss);
+            e.counts = counts;
+          } finally {
+            await runsvdir.stop();
+            removeDir(base);
+          }
+        }
+      }
+      out.push(entry);
     }
-    out[impl.name] = { upMs, processes: pids.length, ...memory, idleCpu };
-    await runsvdir.stop();
-    removeDir(base);
   }
   return out;
 }
 
-const report = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, oneService: await benchOneService(), scale: [] };
-for (const n of SCALES) for (const log of [false, true]) report.scale.push({ n, log, ...(await benchScale(n, log)) });
+/** CPU seconds per pid (so that pids that come or go between two readings are left out). */
+const cpuByPid = (pids) => new Map(pids.map((p) => [p, cpuSecondsOf([p])]));
+function cpuDelta(before, after) {
+  let s = 0;
+  for (const [pid, t] of after) if (before.has(pid)) s += t - before.get(pid);
+  return s;
+}
 
-const a = report.oneService['runit-ts'];
-const b = report.oneService.runit;
-const lines = [];
-lines.push(`### One service (${ROUNDS} rounds, medians; ms)`, '');
-lines.push(
-  table(
-    ['metric', 'runit-ts', 'runit', 'ratio'],
-    [
-      ['`sv status X`', fmt(median(a.status)), fmt(median(b.status)), ratio(median(a.status), median(b.status))],
-      ['`sv -w 10 restart X` until X runs', fmt(median(a.restart)), fmt(median(b.restart)), ratio(median(a.restart), median(b.restart))],
-      ['kill -9 until replacement runs (median)', fmt(median(a.kill)), fmt(median(b.kill)), ratio(median(a.kill), median(b.kill))],
-      ['kill -9 until replacement runs (p90)', fmt(percentile(a.kill, 0.9)), fmt(percentile(b.kill, 0.9)), ratio(percentile(a.kill, 0.9), percentile(b.kill, 0.9))],
-    ],
-  ),
-);
-lines.push('', '### N services under runsvdir (supervision processes only; memory in MB)', '');
-const mb = (kb) => fmt(kb / 1024, 1);
-lines.push(
-  table(
-    ['N', 'logs', 'metric', 'runit-ts', 'runit', 'ratio'],
-    report.scale.flatMap((s) => {
-      const x = s['runit-ts'];
-      const y = s.runit;
-      const rows = [
-        [s.n, s.log ? 'cat' : '-', 'all up (ms)', fmt(x.upMs, 0), fmt(y.upMs, 0), ratio(x.upMs, y.upMs)],
-        [s.n, s.log ? 'cat' : '-', 'USS', mb(x.uss), mb(y.uss), ratio(x.uss, y.uss)],
-        [s.n, s.log ? 'cat' : '-', 'PSS', mb(x.pss), mb(y.pss), ratio(x.pss, y.pss)],
-        [s.n, s.log ? 'cat' : '-', 'RSS', mb(x.rss), mb(y.rss), ratio(x.rss, y.rss)],
-      ];
-      if (x.idleCpu !== undefined) rows.push([s.n, '-', `CPU s over ${IDLE_SECONDS} s idle`, fmt(x.idleCpu, 2), fmt(y.idleCpu, 2), ratio(x.idleCpu, y.idleCpu)]);
-      return rows;
-    }),
-  ),
-);
-console.log(lines.join('\n'));
-if (jsonFile) writeFileSync(jsonFile, JSON.stringify(report, null, 2));
+/**
+ * `n` idle services with loggers under both runsvdirs at once; CPU seconds
+ * of supervision over `seconds`, `rounds` times.
+ * Returns { n, seconds, [impl]: { cpu: s[], counts } }.
+ */
+export async function idle({ impls = implementations(), n = 100, seconds = 30, rounds = 3, settleMs = 3000, onProgress = () => {} } = {}) {
+  const result = { n, seconds };
+  for (const impl of impls) result[impl.name] = { cpu: [], counts: undefined };
+  for (let round = 0; round < rounds; round++) {
+    onProgress(`idle round ${round + 1}/${rounds} (${seconds} s)`);
+    const setups = impls.map((impl) => {
+      const base = tempDir();
+      const dirs = makeServices(base, n, { log: true });
+      return { impl, base, dirs, runsvdir: startGroup(impl.bin('runsvdir'), [base]) };
+    });
+    try {
+      for (const s of setups) await waitAllUp(s.dirs, { log: true });
+      await sleep(settleMs);
+      for (const s of setups) {
+        const sup = supervision(s.runsvdir.pid);
+        s.pids = sup.pids;
+        result[s.impl.name].counts = sup.counts;
+        s.before = cpuByPid(s.pids);
+      }
+      await sleep(seconds * 1000);
+      for (const s of setups) result[s.impl.name].cpu.push(cpuDelta(s.before, cpuByPid(s.pids)));
+    } finally {
+      for (const s of setups) {
+        await s.runsvdir.stop();
+        removeDir(s.base);
+      }
+    }
+  }
+  return result;
+}
+
+const CRASH_RUN = '#!/bin/sh\necho x >>starts\nexit 1\n';
+const startsOf = (dirs) => dirs.reduce((sum, d) => sum + (statSync(join(d, 'starts'), { throwIfNoEntry: false })?.size ?? 0) / 2, 0);
+
+/**
+ * `n` services whose run exits at once (after counting its start), under
+ * each runsvdir in turn: CPU seconds of supervision over `seconds`, and how
+ * many starts there were. Returns { n, seconds, [impl]: { cpu: s[], starts: [] } }.
+ */
+export async function crashLoop({ impls = implementations(), n = 50, seconds = 20, rounds = 3, settleMs = 1500, onProgress = () => {} } = {}) {
+  const result = { n, seconds };
+  for (const impl of impls) result[impl.name] = { cpu: [], starts: [], counts: undefined };
+  for (let round = 0; round < rounds; round++) {
+    for (const impl of roundOrder(impls, round)) {
+      onProgress(`crash loop ${impl.name} round ${round + 1}/${rounds} (${seconds} s)`);
+      const base = tempDir();
+      const dirs = makeServices(base, n, { run: CRASH_RUN });
+      const runsvdir = startGroup(impl.bin('runsvdir'), [base]);
+      try {
+        await waitUntil(() => dirs.every((d) => readText(join(d, 'starts')) !== undefined), { timeout: 60000, interval: 20 });
+        await sleep(settleMs);
+        const sup = supervision(runsvdir.pid);
+        // a runsv's child between fork and exec is still called runsv: keep the runsv processes that stay
+        const before = cpuByPid(sup.pids);
+        const starts0 = startsOf(dirs);
+        await sleep(seconds * 1000);
+        const after = cpuByPid(sup.pids);
+        result[impl.name].cpu.push(cpuDelta(before, after));
+        result[impl.name].starts.push(startsOf(dirs) - starts0);
+        result[impl.name].counts = sup.counts;
+      } finally {
+        await runsvdir.stop();
+        removeDir(base);
+      }
+    }
+  }
+  return result;
+}
+
+if (isMain(import.meta)) {
+  const { report } = await import('./report.js');
+  const quick = flag('quick');
+  const jsonFile = option('json');
+  const impls = implementations(option('root'));
+  checkPrerequisites(option('root'));
+  const progress = (s) => process.stderr.write(`${s}\n`);
+  const results = {
+    oneService: await oneService({ impls, rounds: quick ? 3 : 9, kills: quick ? 3 : 15 }),
+    scale: await scale({ impls, ns: quick ? [10, 100] : [10, 100, 1000], rounds: quick ? 1 : undefined, onProgress: progress }),
+    idle: await idle({ impls, seconds: quick ? 5 : 30, rounds: quick ? 1 : 3, onProgress: progress }),
+    crashLoop: await crashLoop({ impls, seconds: quick ? 5 : 20, rounds: quick ? 1 : 3, onProgress: progress }),
+  };
+  console.log(report(results).markdown);
+  if (jsonFile) writeFileSync(jsonFile, JSON.stringify(results, null, 2));
+}
