@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// `npm run bench`: runit-ts against Debian's runit 2.1.2, side by side in
+// one run, every phase interleaving the two: memory and start time for N
+// services, restart after kill -9, sv, svlogd throughput, idle and
+// crash-loop CPU, chpst. Prints a markdown table (medians, ratio to runit,
+// targets) and writes results.json, RESULTS.md and charts/*.png.
+//
+//   node bench/run.js [--quick] [--out DIR] [--only LIST] [--root DIR]
+//     --quick  a smoke run of a minute or two (fewer rounds, N up to 100, short
+//              idle and crash-loop spells, 100k log lines); writes into a
+//              new temporary directory unless --out is given
+//     --out    where results.json, RESULTS.md and charts/ go (default: bench/)
+//     --only   a comma-separated subset of: sv, scale, idle, crash, svlogd, chpst
+//     --root   the runit-ts checkout to measure (its bin/ and dist/; default: this one)
+//
+// Needs Debian's runit (apt-get install runit) and a build (npm run build);
+// the charts need the devDependencies and a font (fonts-dejavu-core).
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { root, implementations, checkPrerequisites, flag, option, machine, loadMonitor, tempDir } from './lib.js';
+import { oneService, scale, idle, crashLoop } from './supervision.js';
+import { throughput } from './svlogd.js';
+import { chpst } from './chpst.js';
+import { report } from './report.js';
+
+const quick = flag('quick');
+const tsRoot = option('root', root);
+const only = option('only')?.split(',');
+const outDir = option('out') ?? (quick ? tempDir('runit-ts-bench-out-') : join(root, 'bench'));
+const want = (phase) => !only || only.includes(phase);
+
+checkPrerequisites(tsRoot);
+const impls = implementations(tsRoot);
+const config = quick
+  ? { oneService: { rounds: 3, kills: 4 }, scale: { ns: [10, 100], rounds: 1 }, idle: { seconds: 5, rounds: 1 }, crashLoop: { seconds: 5, rounds: 1 }, svlogd: { lines: 100000, rounds: 1 }, chpst: { rounds: 2, runs: 3 } }
+  : { oneService: { rounds: 9, kills: 15 }, scale: { ns: [10, 100, 1000], rounds: 'N=1000: 3, else 5' }, idle: { seconds: 30, rounds: 3 }, crashLoop: { seconds: 20, rounds: 3 }, svlogd: { lines: 1000000, rounds: 5 }, chpst: { rounds: 7, runs: 10 } };
+
+const started = Date.now();
+const progress = (s) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);
+const load = loadMonitor();
+const results = { machine: { ...machine(), root: tsRoot }, quick, config };
+
+if (want('sv')) {
+  progress('one service: sv status, sv -w 10 restart, kill -9');
+  results.oneService = await oneService({ impls, ...config.oneService });
+}
+if (want('scale')) {
+  const { ns, rounds } = config.scale;
+  results.scale = await scale({ impls, ns, rounds: typeof rounds === 'number' ? rounds : undefined, onProgress: progress });
+}
+if (want('idle')) results.idle = await idle({ impls, ...config.idle, onProgress: progress });
+if (want('crash')) results.crashLoop = await crashLoop({ impls, ...config.crashLoop, onProgress: progress });
+if (want('svlogd')) results.svlogd = await throughput({ impls, ...config.svlogd, onProgress: progress });
+if (want('chpst')) {
+  progress('chpst -u nobody true');
+  results.chpst = chpst({ impls, ...config.chpst });
+}
+results.load = load.stop();
+results.seconds = Math.round((Date.now() - started) / 1000);
+
+const { rows, markdown } = report(results);
+results.summary = rows;
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+
+let charts = [];
+try {
+  const { renderCharts } = await import('./charts.js');
+  charts = await renderCharts(results, join(outDir, 'charts'));
+} catch (err) {
+  progress(`charts skipped: ${err.message} (they need the devDependencies: npm ci)`);
+}
+
+const m = results.machine;
+const l = results.load;
+const doc = [
+  '# Benchmark results: runit-ts against Debian runit',
+  '',
+  `Latest full run of \`npm run bench\` (\`node bench/run.js${quick ? ' --quick' : ''}\`), ${m.date.replace('T', ' ').slice(0, 16)} UTC, ${results.seconds} s. Medians over the rounds; **ratio = runit-ts ÷ runit**; targets from issue 8.`,
+  '',
+  '| machine | |',
+  '| --- | --- |',
+  `| cores | ${m.cores} × ${m.cpuModel} |`,
+  `| memory | ${m.memoryGiB} GiB |`,
+  `| kernel | ${m.kernel} |`,
+  `| node | ${m.node} |`,
+  `| runit (Debian package) | ${m.runit ?? 'unknown'} |`,
+  `| runit-ts | ${m.commit ?? 'unknown'} |`,
+  `| load during the run | 1-min load average ${l.loadavg1Mean} mean, ${l.loadavg1Max} max (${l.samples} samples); CPU busy ${(l.busyShare * 100).toFixed(0)} % of ${m.cores} cores — the bench itself keeps about one core busy; the rest was other work on the machine |`,
+  '',
+  markdown,
+  '',
+  ...(charts.length ? ['Charts:', '', ...charts.map((c) => `![${relative(outDir, c)}](${relative(outDir, c)})`), ''] : []),
+  '## How it measures',
+  '',
+  '- Both implementations run the same service directories: runit-ts under its `runsvdir` (every supervisor in one Node process; a `log/run` of `exec svlogd -tt ./main` is hosted in-process, plus one `sleep` process, `runit-ts-fdholder`, holding the log pipes), runit under Debian\'s `runsvdir` (a `runsv` per service, Debian\'s `svlogd` per logger). PATH is set so that `svlogd` is `/usr/bin/svlogd`.',
+  '- Phases alternate the order of the two each round; every runsvdir runs in its own process group, killed (and waited for) between runs.',
+  '- **memory**: USS (private clean + dirty), PSS and RSS from `/proc/PID/smaps_rollup`, summed over supervision processes — runsvdir, runsv, svlogd, the fd holder — not services; 2 s after all are up. PSS of the Node process depends on how many other Node processes share its pages at that moment; USS does not.',
+  '- **start**: from spawning runsvdir until `supervise/stat` (and `log/supervise/stat`) of every service says `run`. The service directory\'s mtime is set 10 s back first: runit\'s runsvdir waits a second before scanning a directory modified in the current second.',
+  '- **restart**: one service under runsvdir, kill -9 of its process (after it ran 1.1 s, so runsv\'s restart throttle does not apply) until `supervise/pid` names a new running process (inotify + 1 ms poll).',
+  '- **sv**: each implementation\'s `sv` against its own supervisor; wall time of the whole command, Node\'s start included.',
+  '- **throughput**: 100-byte numbered lines, `-tt`, config `s1000000` and `n0`; every line of every file read back and checked. "svlogd process": `cat input | svlogd -tt dir`. "service → its logger": a service `cat`s the input to its stdout, timed from `u` until every byte is in the log directory.',
+  '- **CPU**: scheduler run time (`/proc/PID/task/*/schedstat`) of the supervision processes; idle with 100 services and loggers under both runsvdirs at once; crash loop with 50 services whose `run` exits at once (each start counted), one implementation at a time.',
+  '- **chpst**: wall time of `chpst -u nobody true` (as root), with `node -e 0` as the floor of any Node command.',
+  '',
+];
+writeFileSync(join(outDir, 'RESULTS.md'), doc.join('\n'));
+console.log(markdown);
+progress(`wrote ${join(outDir, 'results.json')}, ${join(outDir, 'RESULTS.md')}${charts.length ? `, ${charts.length} charts` : ''}`);
