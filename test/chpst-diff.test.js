@@ -68,7 +68,7 @@ function makeEnvDir() {
   writeFileSync(join(dir, 'PATH'), '/nonexistent');
   writeFileSync(join(dir, 'UID'), 'from envdir');
   writeFileSync(join(dir, 'BIN'), Buffer.from([0xe9, 0xff, 0x20]));
-  writeFileSync(join(dir, 'F=G'), 'v');
+  // (a name with `=` is chpst-envdir-names, below)
   mkdirSync(join(dir, 'SUB'));
   return dir;
 }
@@ -325,6 +325,12 @@ test('deliberate differences, by name (docs/differences.md)', { skip: !haveDebia
   const linked = (chpst) => shellOf(chpst, ['-e', dir]).environ.filter((e) => /^L\d=/.test(e));
   assert.deepEqual(linked(ours), []);
   assert.notDeepEqual(linked(theirs), []);
+  // chpst-envdir-names: runit lets `F=G` set F; here such a name sets nothing
+  const named = scratch('env');
+  writeFileSync(join(named, 'F=G'), 'v');
+  const fs = (chpst) => shellOf(chpst, ['-e', named]).environ.filter((e) => e.startsWith('F='));
+  assert.deepEqual(fs(theirs), ['F=G=v']);
+  assert.deepEqual(fs(ours), []);
   // chpst-launcher-env: started by a program other than a shell, the launcher's shell exports PWD
   const direct = (chpst) => shellOf(chpst, []).environ;
   const { PWD, ...noPwd } = env;

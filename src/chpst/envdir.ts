@@ -79,6 +79,15 @@ export function readEnvDir(dir: string, options: { skipSubdirs: boolean; warn?: 
         if (!entry) break;
         const name = entry.name as unknown as Buffer;
         if (name[0] === 0x2e) continue;
+        // `A=B` would set A (to `B=value`, or to `B` when the file is
+        // empty), and a newline fakes a second entry in `env` output: no
+        // file may set a variable other than the one it names.
+        if (name.includes(0x3d) || name.includes(0x0a)) {
+          const text = `unable to read ${dir}/${name.toString()}: invalid variable name`;
+          if (!options.skipSubdirs) throw new EnvDirError(text);
+          options.warn?.(text);
+          continue;
+        }
         let content: Buffer | 'missing';
         try {
           content = readWhole(name);
