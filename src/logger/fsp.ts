@@ -7,15 +7,26 @@ function call<T>(fn: (cb: (err: NodeJS.ErrnoException | null, value: T) => void)
   return new Promise((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
 }
 
-const { O_WRONLY, O_RDONLY, O_APPEND, O_CREAT, O_TRUNC, O_NONBLOCK } = fs.constants;
+const { O_WRONLY, O_RDONLY, O_APPEND, O_CREAT, O_TRUNC, O_NONBLOCK, O_NOFOLLOW } = fs.constants;
+
+// `extra` flags: O_NOFOLLOW in a log directory another user can write (logdir.ts).
 
 /** runit's open_append: O_WRONLY|O_NDELAY|O_APPEND|O_CREAT, 0600. */
-export const openAppend = (path: string) => call<number>((cb) => fs.open(path, O_WRONLY | O_NONBLOCK | O_APPEND | O_CREAT, 0o600, cb));
-export const openAppendSync = (path: string) => fs.openSync(path, O_WRONLY | O_NONBLOCK | O_APPEND | O_CREAT, 0o600);
+export const openAppend = (path: string, extra = 0) => call<number>((cb) => fs.open(path, O_WRONLY | O_NONBLOCK | O_APPEND | O_CREAT | extra, 0o600, cb));
+export const openAppendSync = (path: string, extra = 0) => fs.openSync(path, O_WRONLY | O_NONBLOCK | O_APPEND | O_CREAT | extra, 0o600);
 /** runit's open_trunc: O_WRONLY|O_NDELAY|O_TRUNC|O_CREAT, 0644. */
-export const openTrunc = (path: string) => call<number>((cb) => fs.open(path, O_WRONLY | O_NONBLOCK | O_TRUNC | O_CREAT, 0o644, cb));
+export const openTrunc = (path: string, extra = 0) => call<number>((cb) => fs.open(path, O_WRONLY | O_NONBLOCK | O_TRUNC | O_CREAT | extra, 0o644, cb));
 /** runit's open_read: O_RDONLY|O_NDELAY. */
-export const openRead = (path: string) => call<number>((cb) => fs.open(path, O_RDONLY | O_NONBLOCK, cb));
+export const openRead = (path: string, extra = 0) => call<number>((cb) => fs.open(path, O_RDONLY | O_NONBLOCK | extra, cb));
+/** chmod that does not follow a symbolic link (open it O_NOFOLLOW, fchmod). */
+export async function chmodNoFollow(path: string, mode: number): Promise<void> {
+  const fd = await openRead(path, O_NOFOLLOW);
+  try {
+    await fchmod(fd, mode);
+  } finally {
+    closeQuietly(fd);
+  }
+}
 export const close = (fd: number) => call<void>((cb) => fs.close(fd, (err) => cb(err, undefined)));
 export const fsync = (fd: number) => call<void>((cb) => fs.fsync(fd, (err) => cb(err, undefined)));
 export const fchmod = (fd: number, mode: number) => call<void>((cb) => fs.fchmod(fd, mode, (err) => cb(err, undefined)));
@@ -25,7 +36,9 @@ export const stat = (path: string) => call<fs.Stats>((cb) => fs.stat(path, cb));
 export const rename = (from: string, to: string) => call<void>((cb) => fs.rename(from, to, (err) => cb(err, undefined)));
 export const unlink = (path: string) => call<void>((cb) => fs.unlink(path, (err) => cb(err, undefined)));
 export const readdir = (path: string) => call<string[]>((cb) => fs.readdir(path, cb));
-export const readFile = (path: string) => call<Buffer>((cb) => fs.readFile(path, cb));
+// (Node takes numeric flags here too; its types say string)
+export const readFile = (path: string, extra = 0) => call<Buffer>((cb) => fs.readFile(path, { flag: (O_RDONLY | extra) as unknown as string }, cb));
+export const lstat = (path: string) => call<fs.Stats>((cb) => fs.lstat(path, cb));
 export const access = (path: string, mode: number) => call<void>((cb) => fs.access(path, mode, (err) => cb(err, undefined)));
 export const writev = (fd: number, bufs: Buffer[]) => call<number>((cb) => fs.writev(fd, bufs, (err, n) => cb(err, n)));
 

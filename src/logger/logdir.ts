@@ -128,6 +128,15 @@ export class LogDir {
   private lost = 0;
   private lostError: unknown;
 
+  /**
+   * O_NOFOLLOW when a user other than this process's can write the
+   * directory (it is not ours, or group or others may write it): a
+   * symbolic link there may have been planted to make svlogd write, create,
+   * truncate or chmod a file elsewhere with its privileges. Else 0, and
+   * links are followed as runit follows them.
+   */
+  private noFollow = 0;
+
   private timer: NodeJS.Timeout | undefined;
   private deadline = 0;
   private udp: UdpSender | undefined;
@@ -155,6 +164,9 @@ export class LogDir {
       env: ctx.env,
       stderr: ctx.processorStderr,
       spawnOptions: ctx.spawnOptions,
+      get noFollow() {
+        return self.noFollow;
+      },
     });
   }
 
@@ -190,6 +202,7 @@ export class LogDir {
       const st = await fsp.fstat(dirFd);
       if (!st.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
       await fsp.access(this.path, fs.constants.X_OK);
+      this.noFollow = st.uid !== process.geteuid?.() || st.mode & 0o022 ? fs.constants.O_NOFOLLOW : 0;
     } catch (err) {
       this.warn('unable to change directory', err);
       return false;
@@ -197,7 +210,7 @@ export class LogDir {
       fsp.closeQuietly(dirFd);
     }
     try {
-      this.fdLock = await fsp.openAppend(this.file('lock'));
+      this.fdLock = await fsp.openAppend(this.file('lock'), this.noFollow);
       flockExclusive(this.fdLock, false, this.file('lock'));
     } catch (err) {
       if (this.fdLock >= 0) fsp.closeQuietly(this.fdLock);
@@ -209,7 +222,7 @@ export class LogDir {
     this.config = defaultConfig();
     let data: Buffer | undefined;
     try {
-      data = await fsp.readFile(this.file('config'));
+      data = await fsp.readFile(this.file('config'), this.noFollow);
     } catch (err) {
       if (errorCode(err) !== 'ENOENT') {
         this.warn('unable to read config', err);
@@ -225,8 +238,9 @@ export class LogDir {
     let size = 0;
     let isNew = true;
     try {
-      const st = await fsp.stat(this.file('current'));
-      if (st.size > 0 && !(st.mode & 0o100)) {
+      // a symbolic link where it must not be followed is moved aside like an unfinished current
+      const st = this.noFollow ? await fsp.lstat(this.file('current')) : await fsp.stat(this.file('current'));
+      if (st.isSymbolicLink() || (st.size > 0 && !(st.mode & 0o100))) {
         const saved = this.uniqueName('u');
         await this.retry('unable to rename current', () => fsp.rename(this.file('current'), this.file(saved)));
         await this.removeOld();
@@ -242,7 +256,7 @@ export class LogDir {
       }
     }
     try {
-      this.fdCur = await this.retry('unable to open current', () => fsp.openAppend(this.file('current')));
+      this.fdCur = await this.retry('unable to open current', () => fsp.openAppend(this.file('current'), this.noFollow));
       await this.retry('unable to set mode of current', () => fsp.fchmod(this.fdCur, 0o644));
     } catch {
       return this.failOpen();
@@ -866,7 +880,7 @@ export class LogDir {
     fsp.closeQuietly(fd);
     this.info(`rename: ${this.name}/current ${name} ${size}`);
     await this.retry('unable to rename current', async () => fs.renameSync(this.file('current'), this.file(name)));
-    this.fdCur = await this.retry('unable to create new current', async () => fsp.openAppendSync(this.file('current')));
+    this.fdCur = await this.retry('unable to create new current', async () => fsp.openAppendSync(this.file('current'), this.noFollow));
     await this.retry('unable to set mode of current', async () => fs.fchmodSync(this.fdCur, 0o644));
     this.lastPending = processor ? name : undefined;
     if (processor) this.processors.add(name, processor);

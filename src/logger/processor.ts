@@ -29,6 +29,8 @@ export interface ProcessorHost {
   readonly env?: NodeJS.ProcessEnv;
   readonly stderr: number | 'ignore';
   readonly spawnOptions?: Partial<SpawnOptions>;
+  /** O_NOFOLLOW when another user can write the directory, else 0 (logdir.ts) */
+  readonly noFollow: number;
 }
 
 interface Job {
@@ -164,28 +166,28 @@ export class Processors {
     try {
       let input: number;
       try {
-        input = await fsp.openRead(join(dir, job.file));
+        input = await fsp.openRead(join(dir, job.file), host.noFollow);
       } catch (err) {
         fail('unable to open input for processor', err);
-        // nothing to process any more (someone removed it)
-        return errorCode(err) === 'ENOENT' ? 'drop' : 'failed';
+        // nothing to process any more (someone removed it, or put a symbolic link there)
+        return errorCode(err) === 'ENOENT' || errorCode(err) === 'ELOOP' ? 'drop' : 'failed';
       }
       fds.push(input);
       let output: number;
       try {
-        output = await fsp.openTrunc(join(dir, `${base}t`));
+        output = await fsp.openTrunc(join(dir, `${base}t`), host.noFollow);
       } catch (err) {
         return fail('unable to open output for processor', err);
       }
       fds.push(output);
       let state: number;
       try {
-        state = await fsp.openRead(join(dir, 'state'));
+        state = await fsp.openRead(join(dir, 'state'), host.noFollow);
       } catch (err) {
         if (errorCode(err) !== 'ENOENT') return fail('unable to open state for processor', err);
         try {
-          await fsp.close(await fsp.openTrunc(join(dir, 'state')));
-          state = await fsp.openRead(join(dir, 'state'));
+          await fsp.close(await fsp.openTrunc(join(dir, 'state'), host.noFollow));
+          state = await fsp.openRead(join(dir, 'state'), host.noFollow);
         } catch (err2) {
           return fail('unable to create empty state for processor', err2);
         }
@@ -193,7 +195,7 @@ export class Processors {
       fds.push(state);
       let newstate: number;
       try {
-        newstate = await fsp.openTrunc(join(dir, 'newstate'));
+        newstate = await fsp.openTrunc(join(dir, 'newstate'), host.noFollow);
       } catch (err) {
         return fail('unable to open newstate for processor', err);
       }
@@ -217,7 +219,7 @@ export class Processors {
     if (status.code !== 0) return 'failed';
     const done = `${base}s`;
     await host.retry('unable to rename processed', () => fsp.rename(join(dir, `${base}t`), join(dir, done)));
-    await host.retry('unable to set mode of processed', () => fsp.chmod(join(dir, done), 0o744));
+    await host.retry('unable to set mode of processed', () => (host.noFollow ? fsp.chmodNoFollow(join(dir, done), 0o744) : fsp.chmod(join(dir, done), 0o744)));
     try {
       await fsp.unlink(join(dir, job.file));
     } catch {
