@@ -15,16 +15,18 @@ const arg = (name, def) => {
 const SERVICES = arg('--services', 100);
 const KILLS = arg('--kills', 20);
 
-/** Live processes whose command line holds `marker`, without their own transient forks. */
-function instances(marker) {
+/** For each marker, the live processes whose command line holds it (one /proc scan), without their own transient forks. */
+function instancesOf(markers) {
   const found = new Map();
   for (const p of readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;
+    const cmdline = readText(`/proc/${p}/cmdline`) ?? '';
+    if (!cmdline.includes('hk-')) continue;
     const stat = readText(`/proc/${p}/stat`) ?? '';
-    if (stat.includes(') Z') || !(readText(`/proc/${p}/cmdline`) ?? '').includes(marker)) continue;
-    found.set(Number(p), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    if (stat.includes(') Z')) continue;
+    found.set(Number(p), { ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]), cmdline });
   }
-  return [...found].filter(([, ppid]) => !found.has(ppid)).map(([pid]) => pid);
+  return markers.map((m) => [...found].filter(([, v]) => v.cmdline.includes(m) && !found.has(v.ppid)).map(([pid]) => pid));
 }
 
 function makeTree(base, tag) {
@@ -69,8 +71,8 @@ async function scenario(impl) {
   const markers = makeTree(base, impl.name);
   const env = benchEnv();
   let host = startGroup(impl.runsvdir, [base], { env });
-  const allUp = () => markers.every((m) => instances(m).length >= 1);
-  await waitUntil(allUp, { timeout: 120000, interval: 50 });
+  const allUp = () => instancesOf(markers).every((pids) => pids.length >= 1);
+  await waitUntil(allUp, { timeout: 120000, interval: 200 });
   let duplicates = 0;
   const orphans = new Set();
   for (let k = 0; k < KILLS; k++) {
@@ -81,18 +83,18 @@ async function scenario(impl) {
       } catch {}
     }
     await host.exited;
-    for (const m of markers) for (const pid of instances(m)) orphans.add(pid);
+    for (const pids of instancesOf(markers)) for (const pid of pids) orphans.add(pid);
     await sleep(200);
     host = startGroup(impl.runsvdir, [base], { env });
-    await waitUntil(allUp, { timeout: 120000, interval: 50 });
+    await waitUntil(allUp, { timeout: 120000, interval: 200 });
     // give a duplicating supervisor time to start its second copies
     await sleep(1500);
-    duplicates += markers.filter((m) => instances(m).length > 1).length;
+    duplicates += instancesOf(markers).filter((pids) => pids.length > 1).length;
   }
   await sleep(500);
   // stop everything: services, loggers, holders
   await host.stop('SIGKILL');
-  for (const m of markers) for (const pid of instances(m)) orphans.add(pid);
+  for (const pids of instancesOf(markers)) for (const pid of pids) orphans.add(pid);
   for (const pid of orphans) {
     try {
       process.kill(pid, 'SIGKILL');
