@@ -294,9 +294,10 @@ function busyJiffies() {
   return { busy: cpu.reduce((a, b) => a + b, 0) - idle, total: cpu.reduce((a, b) => a + b, 0) };
 }
 
-export function machine() {
+/** The machine, the tools and the commit of the runit-ts checkout measured (`tsRoot`). */
+export function machine(tsRoot = root) {
   const cpus = os.cpus();
-  const git = (args) => spawnSync('git', args, { cwd: root, encoding: 'utf8' }).stdout?.trim() || undefined;
+  const git = (args) => spawnSync('git', args, { cwd: tsRoot, encoding: 'utf8' }).stdout?.trim() || undefined;
   return {
     date: new Date().toISOString(),
     cores: cpus.length,

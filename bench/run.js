@@ -38,7 +38,7 @@ const config = quick
 const started = Date.now();
 const progress = (s) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);
 const load = loadMonitor();
-const results = { machine: { ...machine(), root: tsRoot }, quick, config };
+const results = { machine: { ...machine(tsRoot), root: tsRoot }, quick, config };
 
 if (want('sv')) {
   progress('one service: sv status, sv -w 10 restart, kill -9');
