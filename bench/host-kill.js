@@ -69,6 +69,7 @@ function linesLost(base) {
 
 async function scenario(impl) {
   const base = tempDir();
+  bases.push(base);
   const markers = makeTree(base, impl.name);
   const env = benchEnv();
   let host = startGroup(impl.runsvdir, [base], { env });
@@ -109,7 +110,7 @@ async function scenario(impl) {
   return { duplicates, lost, lines };
 }
 
-/** svlogd processes (and holders) whose cwd is under `base`: started by this run. */
+/** Every process whose cwd is under `base` (services, runsv, svlogd): started by this run. */
 function killLeftLoggers(base) {
   for (const p of readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;
@@ -125,6 +126,15 @@ function killLeftLoggers(base) {
       } catch {}
     }
   }
+}
+
+// interrupted (Ctrl-C, a timeout): leave no process of this run behind
+const bases = [];
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    for (const base of bases) killLeftLoggers(base);
+    process.exit(130);
+  });
 }
 
 const impls = implementations().map((i) => ({ name: i.name, runsvdir: i.bin('runsvdir') }));
