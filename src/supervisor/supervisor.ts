@@ -64,6 +64,8 @@ const SIGNAL_OF: Record<string, NodeJS.Signals> = {
 
 /** run restarts at most once a second (runit: a blocking sleep(1)). */
 const RESTART_INTERVAL_US = 1_000_000;
+/** Longest run of control letters applied without a turn of the event loop. */
+const LETTER_SLICE_MS = 2;
 /** After a failed fork, try again this much later (runit: a blocking sleep(5)). */
 const FORK_RETRY_MS = 5000;
 /**
@@ -96,6 +98,8 @@ export class Supervisor {
   private exited = false;
   private queue: Promise<void> = Promise.resolve();
   private pendingLetters = 0;
+  /** when the event loop last had a turn while letters were waiting */
+  private lastTurn = 0;
   private resolveDone!: () => void;
 
   /**
@@ -230,10 +234,10 @@ export class Supervisor {
 
   /**
    * Control letters are applied one at a time, in the order they arrived.
-   * While more are waiting, each letter ends with a turn of the event loop:
-   * a flood of bytes on a FIFO (a chain of promise callbacks) must not keep
-   * this supervisor from reaping its children, nor the host from serving
-   * every other service.
+   * While more are waiting, the event loop gets a turn every couple of
+   * milliseconds: a flood of bytes on a FIFO (a chain of promise
+   * callbacks) must not keep this supervisor from reaping its children,
+   * nor the host from serving every other service.
    */
   private enqueue(unit: Unit, letter: string): void {
     this.pendingLetters++;
@@ -243,7 +247,9 @@ export class Supervisor {
       .then(() => {
         this.pendingLetters--;
         this.guard(() => this.tick());
-        if (this.pendingLetters > 0) return new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.pendingLetters > 0 && performance.now() - this.lastTurn >= LETTER_SLICE_MS) {
+          return new Promise<void>((resolve) => setImmediate(resolve)).then(() => void (this.lastTurn = performance.now()));
+        }
       });
   }
 
