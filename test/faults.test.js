@@ -260,14 +260,32 @@ async function flood(base, fifo, buffers) {
   for (const r of results) assert.deepEqual(r, { code: 0, signal: null });
 }
 
+/**
+ * Wait until the supervisor has applied everything written to `svc`'s
+ * control FIFO so far: letters are applied in order, and control/2 (kept
+ * out of the noise) records that it ran. It runs only for a running
+ * service, hence `u` before it, sent again until it shows.
+ */
+async function drained(svc) {
+  const before = lines(join(svc, 'drained')).length;
+  await waitFor(
+    () => {
+      writeFileSync(join(svc, 'supervise/control'), 'u2');
+      return lines(join(svc, 'drained')).length > before;
+    },
+    { what: 'the backlog of letters applied', timeout: 30000, interval: 300 },
+  );
+}
+const DRAIN = { 'control/2': '#!/bin/sh\necho done >> drained\n' };
+
 /** The supervise/ records agree with each other and with /proc. */
-function assertConsistent(svc, marker) {
+function assertConsistent(svc, marker, when = '') {
   const status = statusOf(svc);
   assert.ok(status, 'status decodes');
   const live = processesWith(marker);
   assert.ok(live.length <= 1, `at most one copy of the service runs: ${live}`);
   if (status.pid !== 0) {
-    assert.ok(processExists(status.pid), 'the recorded pid lives');
+    assert.ok(processExists(status.pid), `the recorded pid lives ${when}: ${JSON.stringify({ ...status, time: undefined })} ${stat(svc)}`);
     assert.deepEqual(live, [status.pid]);
   }
 }
@@ -279,25 +297,27 @@ test('random bytes from many writers on runsv\'s control FIFOs: runsv stays up a
     run: `#!/bin/sh\nexec ./${marker} 1000\n`,
     finish: '#!/bin/sh\nexit 0\n',
     'log/run': '#!/bin/sh\nexec cat > /dev/null\n',
+    ...DRAIN,
   });
   // the service is `sleep` under a name that marks it in /proc
   symlinkSync('/bin/sleep', join(svc, marker));
   const runsv = startDetached(bin('runsv'), [svc]);
   await running(svc);
-  // every letter but x, which would (rightly) end this runsv
-  const letters = 'udotpckhaiq12';
+  // every letter but x, which would (rightly) end this runsv, and 2, kept for drained()
+  const letters = 'udotpckhaiq1';
   await Promise.all([
-    flood(base, join(svc, 'supervise/control'), noise(8, 4000, letters, 'x')),
-    flood(base, join(svc, 'log/supervise/control'), noise(4, 4000, letters, 'x')),
+    flood(base, join(svc, 'supervise/control'), noise(8, 4000, letters, 'x2')),
+    flood(base, join(svc, 'log/supervise/control'), noise(4, 4000, letters, 'x2')),
   ]);
-  // once it has worked through the backlog it agrees with itself
+  await drained(svc);
+  // once its last children are reaped it agrees with itself
   await waitFor(() => (assertConsistent(svc, marker), true), { what: 'consistent' });
   assert.ok(processExists(runsv.pid), 'runsv still runs');
   for (const [cmd, state] of [['up', 'run'], ['down', 'down'], ['up', 'run']]) {
     const r = run(bin('sv'), ['-w', '5', cmd, svc]);
     assert.equal(r.code, 0, `${cmd}: ${r.stdout}`);
     assert.match(r.stdout, new RegExp(`^ok: ${state}: `));
-    assertConsistent(svc, marker);
+    assertConsistent(svc, marker, `after ${cmd}: ${r.stdout}`);
   }
   assert.deepEqual(processesWith(marker), [supervisedPid(svc)]);
   const r = run(bin('sv'), ['-w', '5', 'up', join(svc, 'log')]);
@@ -313,15 +333,20 @@ test('random bytes, x included, on every FIFO of runsvdir\'s services: the host 
       run: `#!/bin/sh\nexec ./marker-${process.pid}-noise-${name} 1000\n`,
       'log/run': '#!/bin/sh\nexec svlogd ./main\n',
       'log/main/config': '',
+      ...DRAIN,
     }),
   );
   for (const [i, svc] of svcs.entries()) symlinkSync('/bin/sleep', join(svc, `marker-${process.pid}-noise-${['a', 'b', 'c'][i]}`));
   const host = startDetached(bin('runsvdir'), [dir]);
   for (const svc of svcs) await running(svc);
-  await Promise.all(svcs.flatMap((svc) => [flood(base, join(svc, 'supervise/control'), noise(4, 4000, 'udotpckhaiq12x')), flood(base, join(svc, 'log/supervise/control'), noise(2, 2000, 'udotpckhaiq12x'))]));
+  const letters = 'udotpckhaiq1x';
+  await Promise.all(svcs.flatMap((svc) => [flood(base, join(svc, 'supervise/control'), noise(4, 4000, letters, '2')), flood(base, join(svc, 'log/supervise/control'), noise(2, 2000, letters, '2'))]));
   assert.ok(processExists(host.pid), 'runsvdir still runs');
-  // a supervisor that took an x ended; runsvdir starts it again within a second
-  for (const svc of svcs) await waitFor(() => /^(run|down)/.test(run(bin('sv'), ['status', svc]).stdout), { what: 'supervised again', timeout: 5000 });
+  // a supervisor that took an x ended (and dropped the rest); runsvdir starts it again within a second
+  for (const svc of svcs) {
+    await waitFor(() => /^(run|down)/.test(run(bin('sv'), ['status', svc]).stdout), { what: 'supervised again', timeout: 10000 });
+    await drained(svc);
+  }
   for (const [i, svc] of svcs.entries()) {
     for (const [cmd, state] of [['up', 'run'], ['down', 'down'], ['up', 'run']]) {
       const r = run(bin('sv'), ['-w', '5', cmd, svc]);
