@@ -39,7 +39,8 @@ function timedSv(args, options) {
 async function running(dir, notPid = 0) {
   return waitFor(() => {
     const pid = supervisedPid(dir);
-    return pid && pid !== notPid && stat(dir) === 'run\n' && processExists(pid) && pid;
+    // pid, stat and status are renamed into place one after the other: all three
+    return pid && pid !== notPid && stat(dir) === 'run\n' && statusOf(dir)?.pid === pid && processExists(pid) && pid;
   }, { what: `service running in ${dir}`, timeout: 10000 });
 }
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, readFileSync, readdirSync, statSync, lstatSync, chmodSync, chownSync, existsSync, symlinkSync, readlinkSync, renameSync } from 'node:fs';
+import { decodeStatus } from '../dist/protocol/status.js';
 import { bin, debian, tempDir, makeService, startDetached, stopAll, waitFor, run, readText, supervisedPid, processExists, removeDir } from './helpers.js';
 
 after(stopAll);
@@ -32,7 +33,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function running(dir) {
   return waitFor(() => {
     const pid = supervisedPid(dir);
-    return pid && stat(dir) === 'run\n' && processExists(pid) && pid;
+    // pid, stat and status are renamed into place one after the other: all three
+    return pid && stat(dir) === 'run\n' && decodeStatus(readFileSync(join(dir, 'supervise/status')))?.pid === pid && processExists(pid) && pid;
   }, { what: `service running in ${dir}` });
 }
 
