@@ -143,7 +143,7 @@ test('EMFILE in the host: services that fit run, the others wait with a message,
 // RLIMIT_NPROC counts every process of a user: a uid nothing else uses.
 const NPROC_UID = 61234;
 
-test('fork failing (RLIMIT_NPROC): runit\'s warning, no ./finish for what never ran, a retry, the host stays up', { skip: !isRoot && 'needs root (setpriv)', timeout: 60000 }, async () => {
+test('fork failing (RLIMIT_NPROC): runit\'s warning, no ./finish for what never ran, a retry, the host stays up', { skip: !isRoot && 'needs root (setpriv)', timeout: 120000 }, async () => {
   const base = scratch('runit-ts-nproc-');
   const dir = join(base, 'service');
   const names = Array.from({ length: 20 }, (_, i) => `s${String(i + 1).padStart(2, '0')}`);
@@ -159,7 +159,7 @@ test('fork failing (RLIMIT_NPROC): runit\'s warning, no ./finish for what never 
   const message = (name) => `runsv ${name}: warning: unable to fork, sleeping: temporary failure\n`;
   const up = () => names.filter((n) => stat(join(dir, n)) === 'run\n' && processExists(supervisedPid(join(dir, n))));
   const failing = () => names.filter((n) => host.output.stderr.includes(message(n)));
-  await waitFor(() => up().length + failing().length === names.length, { what: 'every service running or failing to fork', timeout: 20000 });
+  await waitFor(() => up().length + failing().length === names.length, { what: 'every service running or failing to fork', timeout: 45000 });
   const fit = up();
   assert.ok(fit.length >= 3, `${fit.length} services could start`);
   assert.ok(failing().length > 0);
@@ -396,7 +396,9 @@ test(`20 services exiting at once in a loop for ${LOOP_SECONDS} s: restarts stay
     assert.ok(starts.length >= elapsed * 0.7 && starts.length <= elapsed + 3, `${svc}: ${starts.length} starts in ${elapsed} s`);
     for (let i = 1; i < starts.length; i++) {
       const gap = (starts[i] - starts[i - 1]) / 1e9;
-      assert.ok(gap > 0.8, `${svc}: restarted after ${gap} s`);
+      // the starts are stamped by the run scripts, so scheduling delays on a
+      // loaded machine shift single stamps; a tight loop would show ~0 s
+      assert.ok(gap > 0.5, `${svc}: restarted after ${gap} s`);
     }
   }
   assert.doesNotMatch(host.output.stderr, /internal error/);
