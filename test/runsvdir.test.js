@@ -15,7 +15,9 @@ function startRunsvdir(args, options) {
 }
 
 async function running(serviceDir, what = serviceDir) {
-  return waitFor(() => stat(serviceDir) === 'run\n' && supervisedPid(serviceDir), { what: `${what} running` });
+  // pid, stat and status are renamed into place one after the other: wait for all three
+  const statusPid = () => readFileSync(join(serviceDir, 'supervise/status')).readUInt32LE(12);
+  return waitFor(() => stat(serviceDir) === 'run\n' && supervisedPid(serviceDir) === statusPid() && supervisedPid(serviceDir), { what: `${what} running` });
 }
 
 /** Field 6 of /proc/PID/stat: the session id. */
@@ -55,7 +57,8 @@ test('a removed service is stopped; a renamed one keeps running', async () => {
   renameSync(join(dir, 'a'), join(base, 'a-out'));
   await waitFor(() => !processExists(a) || readText(`/proc/${a}/stat`)?.includes(') Z'), { what: 'removed service stopped' });
   assert.equal(readText(join(base, 'term')), 'TERM\n');
-  assert.equal(stat(join(base, 'a-out')), 'down\n');
+  // (the zombie shows before runsvdir has reaped it and written the state)
+  await waitFor(() => stat(join(base, 'a-out')) === 'down\n', { what: 'down', timeout: 2000 });
   assert.equal(supervisedPid(join(dir, 'b2')), b);
   assert.ok(processExists(b));
 });
