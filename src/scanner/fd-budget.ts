@@ -12,10 +12,11 @@ export const FD_RESERVE = 16;
 /** What one service may hold: directory, locks, FIFOs, log pipe, an in-process logger's files. */
 export const FD_PER_SERVICE = 12;
 /** Counting /proc/self/fd costs a few ms with thousands open: at most this often. */
-const RECOUNT_MS = 250;
+const RECOUNT_MS = 100;
 
 export class FdBudget {
-  private free = Infinity;
+  /** descriptors free at the last count, less what services taken on since may hold */
+  private free = 0;
   private countedAt = -Infinity;
 
   constructor(
@@ -23,10 +24,14 @@ export class FdBudget {
     private readonly limit: () => number = () => Number(getrlimit(RLIMIT.NOFILE).soft),
   ) {}
 
-  /** Whether one more service may be supervised now (and, if so, count it). */
+  /**
+   * Whether one more service may be supervised now (and, if so, count it).
+   * The estimate is checked against a fresh count only when it says no, so
+   * a thousand services starting at once cost a few counts, not a thousand.
+   */
   admit(): boolean {
     const now = performance.now();
-    if (now - this.countedAt > RECOUNT_MS) {
+    if (this.free - FD_PER_SERVICE < FD_RESERVE && now - this.countedAt >= RECOUNT_MS) {
       this.countedAt = now;
       try {
         this.free = this.limit() - this.countOpen();
