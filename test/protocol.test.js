@@ -63,8 +63,11 @@ test('decodes the status Debian runsv writes', async () => {
   const dir = makeService(join(tempDir(), 'svc'), { run: '#!/bin/sh\nexec sleep 1000\n' });
   startDetached(debian('runsv'), [dir]);
   const pid = await waitFor(() => Number(readText(join(dir, 'supervise/pid')) || 0), { what: 'pid' });
-  const s = decodeStatus(readFileSync(join(dir, 'supervise/status')));
-  assert.equal(s.pid, pid);
+  // runsv writes supervise/pid before supervise/status: wait for the status record too
+  const s = await waitFor(() => {
+    const status = decodeStatus(readFileSync(join(dir, 'supervise/status')));
+    return status.pid === pid && status;
+  }, { what: 'status naming the pid' });
   assert.equal(s.state, State.Run);
   assert.equal(s.wantUp, true);
   assert.ok(Math.abs(Number(s.time.sec - TAI_OFFSET) - Date.now() / 1000) < 5);
