@@ -37,6 +37,10 @@ export function setNonblock(fd: number, on: boolean): void {
   check(fcntl(fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK), 'fcntl');
 }
 
+export function isNonblocking(fd: number): boolean {
+  return (check(fcntl(fd, F_GETFL, 0), 'fcntl') & O_NONBLOCK) !== 0;
+}
+
 const LOCK_EX = 2;
 const LOCK_NB = 4;
 

@@ -1,59 +1,145 @@
-// Waiting for the exit of processes that are not our children (services
-// adopted after a supervisor restart): one pidfd each, and a single poll()
-// over all of them running in libuv's thread pool (koffi's async calls), so
-// the event loop never blocks and a thousand watched pids cost one thread.
+// Waiting for processes to exit without SIGCHLD: our own children started
+// by posix_spawn (not libuv's, so Node does not reap them) and services
+// adopted after a supervisor restart (not our children at all). One pidfd
+// each, all in one epoll set; a single epoll_wait runs in libuv's thread
+// pool (koffi's async calls), so the event loop never blocks, a thousand
+// watched pids cost one thread, and adding one is one epoll_ctl.
+import { closeSync } from 'node:fs';
 import { libcFunction, lastErrno } from './libc.js';
-import { pipe } from './fd.js';
-import { closeSync, readSync, writeSync } from 'node:fs';
+import { SysError } from './errors.js';
 
 const SYS_PIDFD_OPEN = 434;
-const POLLIN = 1;
-const syscall2 = libcFunction('long syscall(long number, int pid, unsigned int flags)');
-const poll = libcFunction('int poll(_Inout_ uint8_t *fds, uint64_t count, int timeout)');
+const pidfdOpen = libcFunction('long syscall(long number, int pid, unsigned int flags)');
+const epollCreate1 = libcFunction('int epoll_create1(int flags)');
+const epollCtl = libcFunction('int epoll_ctl(int epfd, int op, int fd, const uint8_t *event)');
+const epollWait = libcFunction('int epoll_wait(int epfd, _Out_ uint8_t *events, int maxevents, int timeout)');
+const eventfd = libcFunction('int eventfd(unsigned int initval, int flags)');
+const writeC = libcFunction('long write(int fd, const uint8_t *buf, unsigned long count)');
+const readC = libcFunction('long read(int fd, _Out_ uint8_t *buf, unsigned long count)');
+
+const EPOLL_CLOEXEC = 0o2000000;
+const EFD_NONBLOCK = 0o4000;
+const EFD_CLOEXEC = 0o2000000;
+const EPOLL_CTL_ADD = 1;
+const EPOLLIN = 1;
+const ESRCH = 3;
+// struct epoll_event is packed on x86-64 (12 bytes), naturally aligned elsewhere
+const EVENT_SIZE = process.arch === 'x64' ? 12 : 16;
+const DATA_OFFSET = process.arch === 'x64' ? 4 : 8;
+const MAX_EVENTS = 64;
+const FALLBACK_INTERVAL_MS = 1000;
 
 interface Watch {
-  pid: number;
+  pidfd: number;
   onExit: () => void;
 }
 
-const watches = new Map<number, Watch>(); // by pidfd
-let wake: { read: number; write: number } | undefined;
-let polling = false;
+/**
+ * By a number of their own, not by pidfd: an event already returned for a
+ * pidfd closed since must not be taken for a new one with the same number.
+ */
+const watches = new Map<number, Watch>();
+const WAKE_ID = 0;
+let lastId = WAKE_ID;
+let epoll: { fd: number; wake: number } | undefined;
+let waiting = false;
 /** pids watched by the fallback timer, where pidfd_open is missing */
 const fallback = new Map<number, () => void>();
 let fallbackTimer: NodeJS.Timeout | undefined;
-const FALLBACK_INTERVAL_MS = 1000;
+let pidfdWorks: boolean | undefined;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+function openPidfd(pid: number): number {
+  return Number(pidfdOpen(SYS_PIDFD_OPEN, pid, 0));
+}
+
+/** Whether exits can be watched through pidfds (Linux 5.3 and later). */
+export function pidfdAvailable(): boolean {
+  if (pidfdWorks === undefined) {
+    const fd = openPidfd(process.pid);
+    pidfdWorks = fd >= 0;
+    if (pidfdWorks) closeSync(fd);
   }
+  return pidfdWorks;
+}
+
+function epollSet(): { fd: number; wake: number } {
+  if (epoll) return epoll;
+  const fd = epollCreate1(EPOLL_CLOEXEC);
+  if (fd < 0) throw new SysError('epoll_create1', lastErrno());
+  const wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake < 0) throw new SysError('eventfd', lastErrno());
+  epoll = { fd, wake };
+  add(wake, WAKE_ID);
+  // process.exit waits for the thread pool: the wait in flight must end
+  process.on('exit', wakeUp);
+  return epoll;
+}
+
+function add(fd: number, id: number): void {
+  const event = Buffer.alloc(EVENT_SIZE);
+  event.writeUInt32LE(EPOLLIN, 0);
+  event.writeUInt32LE(id, DATA_OFFSET);
+  if (epollCtl(epoll!.fd, EPOLL_CTL_ADD, fd, event) < 0) throw new SysError('epoll_ctl', lastErrno());
+}
+
+function wakeUp(): void {
+  if (epoll && waiting) writeC(epoll.wake, Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]), 8);
 }
 
 /**
- * Call `onExit` once `pid` has exited. Returns a function that cancels the
+ * Call `onExit` once `pid` has exited (for a child of ours: once it can be
+ * reaped; it is not reaped here). Returns a function that cancels the
  * watch. A pid that is already gone is reported on the next tick.
  */
 export function watchExit(pid: number, onExit: () => void): () => void {
-  const pidfd = Number(syscall2(SYS_PIDFD_OPEN, pid, 0));
+  const pidfd = openPidfd(pid);
   if (pidfd < 0) {
-    const errno = lastErrno();
-    if (errno === 3 /* ESRCH */) {
+    if (lastErrno() === ESRCH) {
       process.nextTick(onExit);
       return () => {};
     }
     return watchByTimer(pid, onExit);
   }
-  watches.set(pidfd, { pid, onExit });
-  restartPoll();
-  return () => {
-    if (!watches.delete(pidfd)) return;
+  const id = ++lastId;
+  try {
+    epollSet();
+    add(pidfd, id);
+  } catch (err) {
     closeSync(pidfd);
-    restartPoll();
+    throw err;
+  }
+  watches.set(id, { pidfd, onExit });
+  waitForExits();
+  return () => {
+    if (!watches.delete(id)) return;
+    closeSync(pidfd); // which also takes it out of the epoll set
+    if (watches.size === 0) wakeUp();
   };
+}
+
+/** One epoll_wait in flight while anything is watched. */
+function waitForExits(): void {
+  if (waiting || watches.size === 0) return;
+  waiting = true;
+  const events = Buffer.alloc(EVENT_SIZE * MAX_EVENTS);
+  epollWait.async(epoll!.fd, events, MAX_EVENTS, -1, (err: unknown, count: number) => {
+    waiting = false;
+    const ready: Watch[] = [];
+    for (let i = 0; i < (err ? 0 : count); i++) {
+      const id = events.readUInt32LE(i * EVENT_SIZE + DATA_OFFSET);
+      if (id === WAKE_ID) {
+        readC(epoll!.wake, Buffer.alloc(8), 8);
+        continue;
+      }
+      const watch = watches.get(id);
+      if (!watch) continue;
+      watches.delete(id);
+      closeSync(watch.pidfd);
+      ready.push(watch);
+    }
+    waitForExits();
+    for (const watch of ready) watch.onExit();
+  });
 }
 
 function watchByTimer(pid: number, onExit: () => void): () => void {
@@ -72,47 +158,11 @@ function watchByTimer(pid: number, onExit: () => void): () => void {
   return () => fallback.delete(pid);
 }
 
-/** Make the poll in flight (if any) return, so the next one sees the new set. */
-function restartPoll(): void {
-  if (polling) {
-    try {
-      writeSync(wake!.write, Buffer.from([1]));
-    } catch {
-      // the pipe is full: a wake-up is already pending
-    }
-    return;
-  }
-  if (watches.size === 0) return;
-  wake ??= pipe({ nonblock: true });
-  const fds = [...watches.keys()];
-  const buf = Buffer.alloc(8 * (fds.length + 1));
-  buf.writeInt32LE(wake.read, 0);
-  buf.writeInt16LE(POLLIN, 4);
-  fds.forEach((fd, i) => {
-    buf.writeInt32LE(fd, 8 * (i + 1));
-    buf.writeInt16LE(POLLIN, 8 * (i + 1) + 4);
-  });
-  polling = true;
-  poll.async(buf, fds.length + 1, -1, () => {
-    polling = false;
-    drainWake();
-    fds.forEach((fd, i) => {
-      if (buf.readInt16LE(8 * (i + 1) + 6) === 0) return;
-      const watch = watches.get(fd);
-      if (!watch) return;
-      watches.delete(fd);
-      closeSync(fd);
-      watch.onExit();
-    });
-    restartPoll();
-  });
-}
-
-function drainWake(): void {
-  const scratch = Buffer.alloc(64);
+function alive(pid: number): boolean {
   try {
-    while (readSync(wake!.read, scratch) === scratch.length);
-  } catch {
-    // EAGAIN: drained
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -1,12 +1,18 @@
-// Starting a child without replacing this process. libuv's spawn resets
-// every signal disposition and the signal mask in the child and makes fds
-// 0-2 blocking and inheritable; integer stdio entries are real fds (pipes
-// from pipe2), never the socketpairs of stdio 'pipe'.
+// Starting a child without replacing this process: through posix_spawn
+// (fast, see posix-spawn.ts) with a pidfd to learn of its exit, or, where
+// that is missing, through libuv. Either way the child starts with every
+// signal at its default action, none blocked, fds 0-2 blocking and
+// inheritable; integer stdio entries are real fds (pipes from pipe2),
+// never the socketpairs of stdio 'pipe'.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { accessSync, statSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
 import { getrlimit, RLIMIT } from './limits.js';
+import { posixSpawn, posixSpawnAvailable } from './posix-spawn.js';
+import { pidfdAvailable, watchExit } from './pid-watch.js';
+import { reapChild } from './reap.js';
+import { errorCode } from './errors.js';
 
 let nofileNow: bigint | undefined;
 /** This process's soft NOFILE limit (it changes only at start-up). */
@@ -70,6 +76,32 @@ export function spawnChild(file: string, args: readonly string[], options: Spawn
     [file, args] = wrapped;
     options = { ...options, argv0: undefined };
   }
+  return (usePosixSpawn ??= pidfdAvailable() && posixSpawnAvailable()) ? spawnFast(file, args, options, onExit) : spawnLibuv(file, args, options, onExit);
+}
+
+let usePosixSpawn: boolean | undefined;
+
+function spawnFast(file: string, args: readonly string[], options: SpawnOptions, onExit: (status: ExitStatus) => void): number | undefined {
+  let pid: number;
+  try {
+    pid = posixSpawn(file, args, { cwd: options.cwd, fds: options.stdio, env: options.env ?? process.env, argv0: options.argv0, newSession: options.newSession });
+  } catch (err) {
+    process.nextTick(onExit, { execError: errorCode(err) ?? 'EINVAL' });
+    return undefined;
+  }
+  watchExit(pid, () => {
+    let status: ExitStatus | undefined;
+    try {
+      status = reapChild(pid);
+    } catch {
+      // reaped by someone else (ECHILD): how it ended is lost
+    }
+    onExit(status ?? { code: null, signal: 0 });
+  });
+  return pid;
+}
+
+function spawnLibuv(file: string, args: readonly string[], options: SpawnOptions, onExit: (status: ExitStatus) => void): number | undefined {
   let child: ChildProcess;
   try {
     child = spawn(file, args, {
