@@ -337,7 +337,10 @@ export class Supervisor {
     if (!finishing) {
       this.onceRequested.delete(unit);
       const handled = this.custom(unit, 'u');
-      if (handled) await handled;
+      if (handled) {
+        unit.writeStatus();
+        await handled;
+      }
     }
     const file = finishing ? './finish' : './run';
     const args = finishing ? finishArgs(unit.lastExit) : [];
@@ -413,8 +416,11 @@ export class Supervisor {
     unit.state = State.Down;
     const startedAt = micros(unit.time);
     unit.time = taiNow();
-    unit.writeStatus();
     const wait = startedAt + RESTART_INTERVAL_US - nowMicros();
+    // a service started again at once is published once, running: the
+    // down in between would only delay its start (launch() writes it
+    // should a control/u script run first)
+    if (wait > 0 || !this.shouldStart(unit)) unit.writeStatus();
     if (wait > 0) {
       this.throttleTimers.set(
         unit,
