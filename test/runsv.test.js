@@ -2,7 +2,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { statSync, readFileSync, writeFileSync, mkdirSync, symlinkSync, openSync, closeSync, writeSync, constants, existsSync } from 'node:fs';
+import { statSync, readFileSync, writeFileSync, mkdirSync, symlinkSync, openSync, closeSync, writeSync, constants, existsSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { bin, debian, tempDir, makeService, startDetached, stopAll, waitFor, run, readText, supervisedPid, processExists, removeDir } from './helpers.js';
 import { decodeStatus } from '../dist/protocol/status.js';
 
@@ -90,6 +91,30 @@ test('finish gets the exit code, or -1 and the signal', async () => {
   process.kill(pid, 'SIGKILL');
   await waitFor(() => lines(join(dir, 'finished')).length === 2, { what: 'second finish' });
   assert.deepEqual(lines(join(dir, 'finished')), ['3 0', '-1 9']);
+});
+
+/** Prints 1 when a process killed by SIGABRT in the cwd dumps core here (core_pattern, limits). */
+const CORE_PROBE = [
+  'import os, resource, signal',
+  'resource.setrlimit(resource.RLIMIT_CORE, (-1, -1))',
+  'pid = os.fork()',
+  'if pid == 0: os.kill(os.getpid(), signal.SIGABRT)',
+  'print(int(os.WCOREDUMP(os.waitpid(pid, 0)[1])))',
+].join('\n');
+
+test('finish gets the signal + 128 when the service dumped core', async () => {
+  const { dir } = await supervise({
+    run: '#!/bin/sh\nulimit -c unlimited\nexec sleep 1000\n',
+    finish: '#!/bin/sh\necho "$@" >> finished\nrm -f core core.*\n',
+  });
+  // whether this kernel writes a core for a process in that directory (core_pattern)
+  const probe = spawnSync('python3', ['-c', CORE_PROBE], { cwd: dir, encoding: 'utf8' });
+  const coreDumped = probe.stdout.trim() === '1';
+  rmSync(join(dir, 'core'), { force: true });
+  const pid = await runningPid(dir);
+  process.kill(pid, 'SIGABRT');
+  await waitFor(() => lines(join(dir, 'finished')).length === 1, { what: 'finish' });
+  assert.deepEqual(lines(join(dir, 'finished')), [coreDumped ? '-1 134' : '-1 6']);
 });
 
 test('o runs the service once; u restarts it after it exits', async () => {

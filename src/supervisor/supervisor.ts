@@ -534,7 +534,8 @@ export class Supervisor {
 /** finish's arguments: run's exit code (-1 if killed) and the signal number. */
 function finishArgs(status: ExitStatus): string[] {
   if ('execError' in status) return ['111', '0'];
-  return status.code === null ? ['-1', String(status.signal)] : [String(status.code), '0'];
+  // the low byte of the wait status: the signal, +128 when a core was dumped
+  return status.code === null ? ['-1', String(status.signal + (status.core ? 128 : 0))] : [String(status.code), '0'];
 }
 
 function exists(path: string): boolean {

@@ -36,7 +36,7 @@ export function peekExitedChild(): number {
 }
 
 /** A wait status: how a reaped child ended. */
-export type WaitStatus = { code: number; signal: 0 } | { code: null; signal: number };
+export type WaitStatus = { code: number; signal: 0 } | { code: null; signal: number; core?: boolean };
 
 /** Reap child `pid` if it has exited (waitpid WNOHANG); undefined when it has not. */
 export function reapChild(pid: number): WaitStatus | undefined {
@@ -46,7 +46,7 @@ export function reapChild(pid: number): WaitStatus | undefined {
     if (result === pid) {
       const raw = status.readInt32LE(0);
       const signal = raw & 0x7f;
-      return signal === 0 ? { code: (raw >> 8) & 0xff, signal: 0 } : { code: null, signal };
+      return signal === 0 ? { code: (raw >> 8) & 0xff, signal: 0 } : { code: null, signal, core: (raw & 0x80) !== 0 };
     }
     if (result === 0) return undefined;
     const errno = lastErrno();

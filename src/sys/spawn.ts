@@ -23,7 +23,8 @@ function currentNofile(): bigint {
 /** How a child ended: like a wait status, or the exec failure that stopped it. */
 export type ExitStatus =
   | { code: number; signal: 0 }
-  | { code: null; signal: number }
+  /** `core`: a core was dumped (known only for children started by posix_spawn) */
+  | { code: null; signal: number; core?: boolean }
   | { execError: string };
 
 export interface SpawnOptions {
