@@ -875,6 +875,9 @@ export class LogDir {
     const name = this.uniqueName(processor ? 'u' : 's');
     const fd = this.fdCur;
     await this.retry('unable to fsync current logfile', () => fsp.fsync(fd));
+    // runit removes old files inside each rotation: the last one's are gone
+    // (and said so with -v) before this one renames
+    await this.housekeeping;
     await this.retry('unable to set mode of current', async () => fs.fchmodSync(fd, 0o744));
     this.fdCur = -1;
     fsp.closeQuietly(fd);
