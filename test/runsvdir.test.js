@@ -168,17 +168,19 @@ test('--isolate runs one runsv process per service and restarts a killed one', a
   const runsvdir = startRunsvdir(['--isolate', dir]);
   const a = await running(join(dir, 'a'));
   await running(join(dir, 'b'));
-  const children = () =>
+  // runsvdir's children that run runsv.js: [pid, argv]
+  const runsvChildren = () =>
     readdirSync('/proc')
       .filter((p) => /^\d+$/.test(p))
       .filter((p) => (readText(`/proc/${p}/stat`) ?? '').replace(/^.*\) /, '').split(' ')[1] === String(runsvdir.pid))
-      .map((p) => readText(`/proc/${p}/cmdline`)?.split('\0').filter(Boolean));
-  await waitFor(() => children().filter((argv) => argv?.some((a) => a.endsWith('runsv.js'))).length === 2, { what: 'two runsv processes' });
-  const runsvOfA = Number(readdirSync('/proc').find((p) => /^\d+$/.test(p) && (readText(`/proc/${p}/cmdline`) ?? '').split('\0').includes('a') && (readText(`/proc/${p}/cmdline`) ?? '').includes('runsv.js')));
-  assert.ok(runsvOfA > 0);
+      .map((p) => [Number(p), readText(`/proc/${p}/cmdline`)?.split('\0').filter(Boolean) ?? []])
+      .filter(([, argv]) => argv.some((arg) => arg.endsWith('runsv.js')));
+  await waitFor(() => runsvChildren().length === 2, { what: 'two runsv processes' });
+  const [runsvOfA] = runsvChildren().find(([, argv]) => argv.at(-1) === 'a');
   process.kill(runsvOfA, 'SIGTERM');
   // runsv exits after stopping a; runsvdir starts a new runsv which starts a again
-  await waitFor(() => supervisedPid(join(dir, 'a')) && supervisedPid(join(dir, 'a')) !== a && stat(join(dir, 'a')) === 'run\n', { timeout: 8000, what: 'a restarted under a new runsv' });
+  await waitFor(() => supervisedPid(join(dir, 'a')) && supervisedPid(join(dir, 'a')) !== a && stat(join(dir, 'a')) === 'run\n', { timeout: 15000, what: 'a restarted under a new runsv' });
+  assert.ok(runsvChildren().some(([pid, argv]) => pid !== runsvOfA && argv.at(-1) === 'a'), 'a new runsv for a');
 });
 
 test('200 services: all up, controllable by Debian sv and by ours', async () => {
