@@ -5,10 +5,14 @@
 // it appends the bytes of selected lines to an output buffer and asks the
 // WriteModel where runit would have rotated. The executing half is a queue
 // of operations (write these bytes, rotate) run one at a time: a chunk of
-// input becomes one writev per directory, made at once when it is small and
-// nothing waits, otherwise on libuv's thread pool, so a slow or full disk
-// never blocks the event loop. A rotation's fsync runs on the thread pool,
-// its metadata steps (chmod, rename, open) are direct calls. Any failing
+// input becomes one writev per directory. Writes go to the page cache, so
+// they are made directly (writevSync, at most DIRECT_TURN_BYTES before the
+// event loop gets a turn) while they are quick; after a slow one (a disk
+// that throttles its writers) they run on libuv's thread pool for a while,
+// so a slow or full disk never blocks the event loop. A rotation's fsync
+// runs on the thread pool while input goes on being read and planned; its
+// metadata steps (chmod, rename, open) are direct calls, and the writes
+// queued meanwhile follow at once, in the same turn. Any failing
 // step pauses this directory: message, 3-second timer, retry — nothing
 // dropped. Once the logger is told to terminate, a pausing directory gets
 // one more try, then gives up and says how many bytes it could not write.
@@ -55,9 +59,17 @@ type Op =
 
 const PAUSE_MS = 3000;
 const MIN_BLOCK_SIZE = 16 * 1024;
+/** Written blocks kept for reuse: up to SPARE_BUSY while they are being used again (a rotation's fsync lets a few fill up)... */
+const SPARE_BUSY = 8;
+/** ...and SPARE_BLOCKS once a second has passed without needing the others. */
 const SPARE_BLOCKS = 2;
-/** Writes up to this size are made directly when the queue is empty. */
-const SYNC_WRITE_MAX = 64 * 1024;
+const SPARE_TRIM_MS = 1000;
+/** Bytes written directly (writevSync) before the event loop gets a turn. */
+const DIRECT_TURN_BYTES = 1024 * 1024;
+/** A direct write that took longer than this sends writes to the thread pool... */
+const SLOW_WRITE_MS = 20;
+/** ...for this long. */
+const DIRECT_BACKOFF_MS = 2000;
 const MAX_WRITEV_BUFS = 512;
 const MAX_WRITEV_BYTES = 8 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
@@ -103,6 +115,9 @@ export class LogDir {
   /** full blocks and the stream position after their last byte; reusable once written */
   private retired: Array<{ block: Buffer; end: number }> = [];
   private spare: Buffer[] = [];
+  /** the fewest spare blocks there were since the trim timer was armed */
+  private spareLow = 0;
+  private spareTimer: NodeJS.Timeout | undefined;
   /** stream position of the bytes written so far */
   private written = 0;
   /** the newest file rotated for a processor (runit's pending `.u`) */
@@ -289,6 +304,7 @@ export class LogDir {
     this.functional = false;
     this.accepting = false;
     this.disarmTimer();
+    this.dropSpare();
     this.udp?.close();
     this.udp = undefined;
     this.info(`close: ${this.name}`);
@@ -338,6 +354,7 @@ export class LogDir {
     this.processors.kill();
     this.wakePause();
     this.dropQueue();
+    this.dropSpare();
     // a write in flight still uses `current`: close once it is back
     if (!this.running) this.closeFds();
   }
@@ -406,11 +423,19 @@ export class LogDir {
   private newBlock(n: number): void {
     this.seal();
     if (this.block.length) this.retired.push({ block: this.block, end: this.appended });
-    // sized by the input: small for a quiet service, a few chunks when busy
+    // sized by the input: small for a quiet service, a few chunks (each
+    // staged, with its output) when busy
     const staged = this.stagedLength();
-    const size = Math.max(MIN_BLOCK_SIZE, staged + n, 4 * staged);
+    const size = Math.max(MIN_BLOCK_SIZE, staged + n, 8 * staged);
     const reuse = this.spare.findIndex((b) => b.length >= size);
-    this.block = reuse >= 0 ? this.spare.splice(reuse, 1)[0]! : Buffer.allocUnsafe(size);
+    if (reuse >= 0) {
+      this.block = this.spare.splice(reuse, 1)[0]!;
+      if (this.spare.length < this.spareLow) this.spareLow = this.spare.length;
+    } else {
+      // spare blocks too small for this input are from quieter times
+      this.spare = this.spare.filter((b) => b.length >= size);
+      this.block = Buffer.allocUnsafe(size);
+    }
     this.view = new DataView(this.block.buffer, this.block.byteOffset, this.block.length);
     this.blockPos = 0;
     this.placeStage();
@@ -683,7 +708,30 @@ export class LogDir {
     this.written += n;
     while (this.retired.length && this.retired[0]!.end <= this.written) {
       const { block } = this.retired.shift()!;
-      if (this.spare.length < SPARE_BLOCKS) this.spare.push(block);
+      if (this.spare.length < SPARE_BUSY) this.spare.push(block);
+    }
+    if (this.spare.length > SPARE_BLOCKS && !this.spareTimer) {
+      this.spareLow = this.spare.length;
+      this.spareTimer = setTimeout(() => this.trimSpare(), SPARE_TRIM_MS);
+      this.spareTimer.unref();
+    }
+  }
+
+  private dropSpare(): void {
+    if (this.spareTimer) clearTimeout(this.spareTimer);
+    this.spareTimer = undefined;
+    this.spare = [];
+  }
+
+  /** Let go of the spare blocks not needed for a second (beyond SPARE_BLOCKS). */
+  private trimSpare(): void {
+    this.spareTimer = undefined;
+    const drop = Math.min(this.spareLow, this.spare.length - SPARE_BLOCKS);
+    if (drop > 0) this.spare.splice(0, drop);
+    if (this.spare.length > SPARE_BLOCKS) {
+      this.spareLow = this.spare.length;
+      this.spareTimer = setTimeout(() => this.trimSpare(), SPARE_TRIM_MS);
+      this.spareTimer.unref();
     }
   }
 
@@ -692,24 +740,41 @@ export class LogDir {
       this.lost += bytes;
       return;
     }
-    if (bytes <= SYNC_WRITE_MAX && !this.running && this.queue.length === 0 && this.fdCur >= 0) {
-      // Nothing is waiting: a small write is made at once, in the same turn
-      // as the read that brought it (page cache, microseconds), as runit
-      // writes each line. What the process holds unwritten stays tiny, even
-      // if it is killed; a failure or a short write goes the retrying way.
-      let n = 0;
-      try {
-        n = fs.writevSync(this.fdCur, bufs);
-      } catch {
-        n = 0;
-      }
-      this.wrote(n);
+    if (bytes <= DIRECT_TURN_BYTES && !this.running && this.queue.length === 0) {
+      // Nothing is waiting: the write is made at once, in the same turn as
+      // the read that brought it, as runit writes each line. What the
+      // process holds unwritten stays small, even if it is killed.
+      const n = this.writeDirect(bufs, bytes);
       if (n === bytes) return;
       bufs = advance(bufs, n);
       bytes -= n;
     }
     this.queuedBytes += bytes;
     this.enqueue({ kind: 'write', bufs, bytes });
+  }
+
+  /** performance.now() until which writes go to the thread pool (a direct write was slow). */
+  private directOffUntil = 0;
+
+  /**
+   * Write `bufs` directly if writes are quick here; returns how many bytes
+   * were written (0 when not tried). A failure or a short write leaves the
+   * rest to the retrying way, which reports it.
+   */
+  private writeDirect(bufs: Buffer[], bytes: number): number {
+    if (this.fdCur < 0) return 0;
+    const t0 = performance.now();
+    if (t0 < this.directOffUntil) return 0;
+    let n = 0;
+    try {
+      n = fs.writevSync(this.fdCur, bufs);
+    } catch {
+      n = 0;
+    }
+    const t1 = performance.now();
+    if (t1 - t0 > SLOW_WRITE_MS) this.directOffUntil = t1 + DIRECT_BACKOFF_MS;
+    this.wrote(n);
+    return n;
   }
 
   private enqueue(op: Op): void {
@@ -732,6 +797,8 @@ export class LogDir {
 
   private async run(): Promise<void> {
     try {
+      // bytes that may still be written directly before the next await
+      let direct = DIRECT_TURN_BYTES;
       while (this.queue.length > 0) {
         const op = this.queue[0]!;
         if (op.kind === 'barrier') {
@@ -740,6 +807,7 @@ export class LogDir {
         } else if (op.kind === 'rotate') {
           await this.rotate(op.size, op.processor);
           this.queue.shift();
+          direct = DIRECT_TURN_BYTES;
         } else {
           let count = 0;
           let bytes = 0;
@@ -750,7 +818,13 @@ export class LogDir {
             bytes += next.bytes;
             count++;
           }
-          await this.writeAll(bufs, bytes);
+          const n = bytes <= direct ? this.writeDirect(bufs, bytes) : 0;
+          this.queuedBytes -= n;
+          direct -= n;
+          if (n < bytes) {
+            await this.writeAll(n ? advance(bufs, n) : bufs, bytes - n);
+            direct = DIRECT_TURN_BYTES;
+          }
           this.queue.splice(0, count);
           this.ctx.drained(this);
         }
