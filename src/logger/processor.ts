@@ -11,7 +11,9 @@
 // a processor killed by a signal has failed (runit took it for success and
 // replaced the `.u` by a truncated `.s`).
 import { join } from 'node:path';
-import { spawnChild, type SpawnOptions, type ExitStatus } from '../sys/spawn.js';
+// spawn.js is imported when a processor first runs: most loggers have none,
+// and it costs milliseconds at every svlogd start
+import type { SpawnOptions, ExitStatus } from '../sys/spawn.js';
 import { errorTextOf } from '../sys/errstr.js';
 import { errorCode } from '../sys/errors.js';
 import * as fsp from './fsp.js';
@@ -200,6 +202,8 @@ export class Processors {
         return fail('unable to open newstate for processor', err);
       }
       fds.push(newstate);
+      if (this.killed) return 'drop';
+      const { spawnChild } = await import('../sys/spawn.js');
       if (this.killed) return 'drop';
       status = await new Promise<ExitStatus>((resolve) => {
         // fds 0, 1, 2, then 3 unused, 4 = state, 5 = newstate
