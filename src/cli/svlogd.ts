@@ -11,6 +11,14 @@ import { errorTextOf } from '../sys/errstr.js';
 
 const VERSION = '$Id: runit-ts svlogd 0.1.0 $';
 
+// bin/svlogd keeps NODE_EXTRA_CA_CERTS from Node's start-up (it loads the
+// certificates then); processors get the environment svlogd was given
+const extraCaCerts = process.env.RUNIT_TS_EXTRA_CA_CERTS;
+if (extraCaCerts !== undefined) {
+  delete process.env.RUNIT_TS_EXTRA_CA_CERTS;
+  process.env.NODE_EXTRA_CA_CERTS = extraCaCerts;
+}
+
 function usage(): never {
   writeErr(`usage: ${programName()}${USAGE}\n\n`);
   process.exit(111);
