@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync, readFileSync, readdirSync, statSync, rmSync, existsSync, closeSync, fstatSync, writeSync } from 'node:fs';
+import fsCjs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { bin, debian, tempDir, startDetached, stopAll, waitFor, removeDir } from './helpers.js';
 import { Logger } from '../dist/logger/logger.js';
 import { pipe } from '../dist/sys/fd.js';
@@ -374,6 +376,53 @@ test('in-process: two Loggers on one event loop, rotate(), terminate(), keepInpu
   assert.ok(fstatSync(b.read).isFIFO());
   closeSync(b.read);
   closeSync(b.write);
+});
+
+test('rotation: the old files one rotation removes are gone before the next renames, even with a slow unlink (-v lines in runit\'s order)', async (t) => {
+  const root = base();
+  logDir(root, 'log', 's200\nn2\n');
+  // the engine's fs calls see this through the module namespace
+  const realUnlink = fsCjs.unlink;
+  fsCjs.unlink = (path, cb) => setTimeout(() => realUnlink(path, cb), 30);
+  syncBuiltinESMExports();
+  t.after(() => {
+    fsCjs.unlink = realUnlink;
+    syncBuiltinESMExports();
+  });
+  const messages = [];
+  const reporter = { info: (m) => messages.push(m), warning: (m) => messages.push(`warning: ${m}`), pausing: (m) => messages.push(`pausing: ${m}`), fatal: (m) => messages.push(`fatal: ${m}`), alert: () => {} };
+  const p = pipe();
+  const logger = new Logger({ input: p.read, dirs: ['log'], cwd: root, verbose: true, reporter });
+  logger.start();
+  let input = '';
+  for (let i = 0; i < 100; i++) input += `line ${String(i).padStart(3, '0')} ${'x'.repeat(40)}\n`;
+  writeSync(p.write, input);
+  closeSync(p.write);
+  assert.deepEqual(await logger.done, { code: 0, killed: false });
+  const steps = messages.filter((m) => /^(rename|delete): /.test(m)).map((m) => m.slice(0, 6));
+  const renames = steps.filter((m) => m === 'rename').length;
+  assert.ok(renames > 10, `${renames} rotations`);
+  // n2: from the third rotation on, each rename is followed by the one deletion it makes
+  const expected = [];
+  for (let k = 1; k <= renames; k++) expected.push('rename', ...(k > 2 ? ['delete'] : []));
+  assert.deepEqual(steps, expected);
+  assert.equal(old(join(root, 'log')).length, 2);
+});
+
+test('bin/svlogd: Node does not load NODE_EXTRA_CA_CERTS; processors get it as svlogd was given it (set, empty, unset)', () => {
+  for (const value of ['/nonexistent/extra-ca.pem', '', undefined]) {
+    const root = base();
+    const dir = logDir(root, 'log', 's10\n!echo "[${NODE_EXTRA_CA_CERTS-unset}]"; cat >/dev/null\n');
+    const env = { ...process.env };
+    delete env.NODE_EXTRA_CA_CERTS;
+    if (value !== undefined) env.NODE_EXTRA_CA_CERTS = value;
+    const r = spawnSync(bin('svlogd'), ['-l', '5', 'log'], { cwd: root, input: 'some line\n', env });
+    assert.equal(r.status, 0, r.stderr.toString());
+    // Node warns when it cannot load the file: it never tried
+    assert.equal(r.stderr.toString(), '');
+    const [processed] = old(dir);
+    assert.equal(read(join(dir, processed)), `[${value ?? 'unset'}]\n`);
+  }
 });
 
 test('processors start with the NOFILE limit svlogd was started with (Node raises its own)', () => {
