@@ -6,10 +6,10 @@
 // WriteModel where runit would have rotated. The executing half is a queue
 // of operations (write these bytes, rotate) run one at a time: a chunk of
 // input becomes one writev per directory. Writes go to the page cache, so
-// they are made directly (writevSync, at most DIRECT_TURN_BYTES before the
-// event loop gets a turn) while they are quick; after a slow one (a disk
-// that throttles its writers) they run on libuv's thread pool for a while,
-// so a slow or full disk never blocks the event loop. A rotation's fsync
+// they are made directly (writevSync, up to DIRECT_TURN_BYTES in one go)
+// while they are quick; after a slow one (a disk that throttles its
+// writers) they run on libuv's thread pool for a while, so a slow or full
+// disk never blocks the event loop for long. A rotation's fsync
 // runs on the thread pool while input goes on being read and planned; its
 // metadata steps (chmod, rename, open) are direct calls, and the writes
 // queued meanwhile follow at once, in the same turn. Any failing
@@ -64,7 +64,11 @@ const SPARE_BUSY = 8;
 /** ...and SPARE_BLOCKS once a second has passed without needing the others. */
 const SPARE_BLOCKS = 2;
 const SPARE_TRIM_MS = 1000;
-/** Bytes written directly (writevSync) before the event loop gets a turn. */
+/**
+ * Bytes written directly (writevSync) in one go: a chunk's output as it is
+ * planned, or what was queued during a rotation's fsync once it is done.
+ * More goes through the thread pool.
+ */
 const DIRECT_TURN_BYTES = 1024 * 1024;
 /** A direct write that took longer than this sends writes to the thread pool... */
 const SLOW_WRITE_MS = 20;
