@@ -141,11 +141,11 @@ export function chartSpecs(results) {
 
   const cpu = [];
   if (byId['cpu:idle']) {
-    cpu.push(bars({ title: { text: `Idle: CPU ms in ${results.idle.seconds} s`, subtitle: `${results.idle.n} services + svlogd loggers; lower is better` }, values: both(byId['cpu:idle'], { what: `idle~${ratioText(byId['cpu:idle'])}` }), x: 'what', y: 'value', yTitle: 'CPU milliseconds', width: 200, format: '.3~r' }));
+    cpu.push(bars({ title: { text: `Idle: CPU ms in ${results.idle.seconds} s`, subtitle: `${results.idle.n} services + svlogd loggers; lower is better` }, values: both(byId['cpu:idle'], { what: `idle~${ratioText(byId['cpu:idle'])}` }), x: 'what', y: 'value', yTitle: 'CPU milliseconds', width: 240, format: '.3~r' }));
   }
   if (byId['cpu:crash']) {
-    cpu.push(bars({ title: { text: `Crash loop: CPU s in ${results.crashLoop.seconds} s`, subtitle: `${results.crashLoop.n} services exiting at once; lower is better` }, values: both(byId['cpu:crash'], { what: `crash loop~${ratioText(byId['cpu:crash'])}` }), x: 'what', y: 'value', yTitle: 'CPU seconds', width: 200, format: '.2f' }));
-    cpu.push(bars({ title: { text: 'Crash loop: CPU per service start', subtitle: 'supervision only; lower is better' }, values: both(byId['cpu:crash-per-start'], { what: `per start~${ratioText(byId['cpu:crash-per-start'])}` }), x: 'what', y: 'value', yTitle: 'CPU ms', width: 200, format: '.2f' }));
+    cpu.push(bars({ title: { text: `Crash loop: CPU s in ${results.crashLoop.seconds} s`, subtitle: `${results.crashLoop.n} services exiting at once; lower is better` }, values: both(byId['cpu:crash'], { what: `crash loop~${ratioText(byId['cpu:crash'])}` }), x: 'what', y: 'value', yTitle: 'CPU seconds', width: 240, format: '.2f' }));
+    cpu.push(bars({ title: { text: 'Crash loop: CPU per service start', subtitle: 'supervision only; lower is better' }, values: both(byId['cpu:crash-per-start'], { what: `per start~${ratioText(byId['cpu:crash-per-start'])}` }), x: 'what', y: 'value', yTitle: 'CPU ms', width: 240, format: '.2f' }));
   }
   if (cpu.length) specs.cpu = { title: { text: 'CPU of supervision (runsvdir, runsv, loggers, fd holder; not the services)', subtitle: load }, hconcat: cpu };
 
