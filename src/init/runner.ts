@@ -4,6 +4,7 @@
 // and INT stop everything in order within a grace period and the runner
 // exits with a status instead. Event-driven: waits are timers, never sleeps.
 import type { ExitStatus } from '../sys/spawn.js';
+import type { WaitStatus } from '../sys/reap.js';
 import { errorText } from '../sys/errstr.js';
 import { RB } from '../sys/reboot.js';
 import { flagFiles } from './flags.js';
@@ -45,8 +46,6 @@ export interface RunnerOptions {
   version: string;
 }
 
-type Status = { code: number; signal: 0 } | { code: null; signal: number };
-
 export class StageRunner {
   private readonly p: Platform;
   private readonly o: RunnerOptions;
@@ -63,7 +62,7 @@ export class StageRunner {
   /** what runit would be blocked in while stage 2 runs: ctrlaltdel, or stopping stage 2 */
   private action: 'ctrlaltdel' | 'stop' | undefined;
   /** stage 2 ended during ctrlaltdel */
-  private pendingExit: Status | undefined;
+  private pendingExit: WaitStatus | undefined;
   private stopDone: (() => void) | undefined;
   private poweroff = false;
   // container mode
@@ -118,7 +117,7 @@ export class StageRunner {
     if (st === 1) this.handleSignals();
   }
 
-  private stageExit(st: number, pid: number | undefined, status: Status): void {
+  private stageExit(st: number, pid: number | undefined, status: WaitStatus): void {
     this.running = false;
     this.pid = undefined;
     if (this.action === 'stop') {

@@ -12,24 +12,34 @@ export const DEFAULT_WTMP = '/var/log/wtmp';
 export class UtmpsetError extends Error {}
 
 /**
+ * `file` opened and locked (waiting for the lock), or utmpset's fatal error;
+ * runit words the lock failure differently for utmp (`lock: `) and wtmp.
+ */
+function openLocked(file: string, flags: number, lockFailure: string): number {
+  let fd: number;
+  try {
+    fd = openSync(file, flags, 0o600);
+  } catch (err) {
+    throw new UtmpsetError(`fatal: unable to open ${file}: ${errorTextOf(err)}`);
+  }
+  try {
+    flockExclusive(fd, true, file);
+  } catch (err) {
+    closeSync(fd);
+    throw new UtmpsetError(`fatal: ${lockFailure}${file}: ${errorTextOf(err)}`);
+  }
+  return fd;
+}
+
+/**
  * Log `line` out in the utmp file: the first record with a user on that
  * line. False when there is none (or it could not be written back). A line
  * longer than ut_line is not refused (runit 2.1.2 did not): it can match a
  * full ut_line continued by ut_id, as runit compares.
  */
 export function utmpLogout(file: string, line: Buffer, seconds: number, layout: UtmpLayout = layoutFor()): boolean {
-  let fd: number;
+  const fd = openLocked(file, constants.O_RDWR, 'unable to lock: ');
   try {
-    fd = openSync(file, constants.O_RDWR);
-  } catch (err) {
-    throw new UtmpsetError(`fatal: unable to open ${file}: ${errorTextOf(err)}`);
-  }
-  try {
-    try {
-      flockExclusive(fd, true, file);
-    } catch (err) {
-      throw new UtmpsetError(`fatal: unable to lock: ${file}: ${errorTextOf(err)}`);
-    }
     const record = Buffer.alloc(layout.size);
     for (let offset = 0; ; offset += layout.size) {
       let n: number;
@@ -56,18 +66,8 @@ export function utmpLogout(file: string, line: Buffer, seconds: number, layout: 
  * text when the record could not be written (the file is left as it was).
  */
 export function wtmpAppend(file: string, line: Buffer, seconds: number, layout: UtmpLayout = layoutFor()): string | undefined {
-  let fd: number;
+  const fd = openLocked(file, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_APPEND | constants.O_CREAT, 'unable to lock ');
   try {
-    fd = openSync(file, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_APPEND | constants.O_CREAT, 0o600);
-  } catch (err) {
-    throw new UtmpsetError(`fatal: unable to open ${file}: ${errorTextOf(err)}`);
-  }
-  try {
-    try {
-      flockExclusive(fd, true, file);
-    } catch (err) {
-      throw new UtmpsetError(`fatal: unable to lock ${file}: ${errorTextOf(err)}`);
-    }
     let size: number;
     try {
       size = fstatSync(fd).size;

@@ -4,7 +4,7 @@
 // each, all in one epoll set; a single epoll_wait runs in libuv's thread
 // pool (koffi's async calls), so the event loop never blocks, a thousand
 // watched pids cost one thread, and adding one is one epoll_ctl.
-import { closeSync } from 'node:fs';
+import { closeSync, readSync, writeSync } from 'node:fs';
 import { libcFunction, lastErrno } from './libc.js';
 import { SysError } from './errors.js';
 
@@ -14,8 +14,6 @@ const epollCreate1 = libcFunction('int epoll_create1(int flags)');
 const epollCtl = libcFunction('int epoll_ctl(int epfd, int op, int fd, const uint8_t *event)');
 const epollWait = libcFunction('int epoll_wait(int epfd, _Out_ uint8_t *events, int maxevents, int timeout)');
 const eventfd = libcFunction('int eventfd(unsigned int initval, int flags)');
-const writeC = libcFunction('long write(int fd, const uint8_t *buf, unsigned long count)');
-const readC = libcFunction('long read(int fd, _Out_ uint8_t *buf, unsigned long count)');
 
 const EPOLL_CLOEXEC = 0o2000000;
 const EFD_NONBLOCK = 0o4000;
@@ -27,6 +25,8 @@ const ESRCH = 3;
 const EVENT_SIZE = process.arch === 'x64' ? 12 : 16;
 const DATA_OFFSET = process.arch === 'x64' ? 4 : 8;
 const MAX_EVENTS = 64;
+/** an eventfd counts in 8-byte native integers */
+const EVENTFD_ONE = new BigUint64Array([1n]);
 const FALLBACK_INTERVAL_MS = 1000;
 
 interface Watch {
@@ -83,7 +83,7 @@ function add(fd: number, id: number): void {
 }
 
 function wakeUp(): void {
-  if (epoll && waiting) writeC(epoll.wake, Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]), 8);
+  if (epoll && waiting) writeSync(epoll.wake, EVENTFD_ONE);
 }
 
 /**
@@ -128,7 +128,7 @@ function waitForExits(): void {
     for (let i = 0; i < (err ? 0 : count); i++) {
       const id = events.readUInt32LE(i * EVENT_SIZE + DATA_OFFSET);
       if (id === WAKE_ID) {
-        readC(epoll!.wake, Buffer.alloc(8), 8);
+        readSync(epoll!.wake, Buffer.alloc(8));
         continue;
       }
       const watch = watches.get(id);

@@ -36,6 +36,7 @@ export function peekExitedChild(): number {
 }
 
 /** A wait status: how a reaped child ended. */
+/** `core`: a core was dumped (known only when reaped here, not by libuv). */
 export type WaitStatus = { code: number; signal: 0 } | { code: null; signal: number; core?: boolean };
 
 /** Reap child `pid` if it has exited (waitpid WNOHANG); undefined when it has not. */

@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import { getrlimit, RLIMIT } from './limits.js';
 import { posixSpawn, posixSpawnAvailable } from './posix-spawn.js';
 import { pidfdAvailable, watchExit } from './pid-watch.js';
-import { reapChild } from './reap.js';
+import { reapChild, type WaitStatus } from './reap.js';
 import { errorCode } from './errors.js';
 
 let nofileNow: bigint | undefined;
@@ -21,11 +21,7 @@ function currentNofile(): bigint {
 }
 
 /** How a child ended: like a wait status, or the exec failure that stopped it. */
-export type ExitStatus =
-  | { code: number; signal: 0 }
-  /** `core`: a core was dumped (known only for children started by posix_spawn) */
-  | { code: null; signal: number; core?: boolean }
-  | { execError: string };
+export type ExitStatus = WaitStatus | { execError: string };
 
 export interface SpawnOptions {
   cwd: string;
@@ -91,7 +87,7 @@ function spawnFast(file: string, args: readonly string[], options: SpawnOptions,
     return undefined;
   }
   watchExit(pid, () => {
-    let status: ExitStatus | undefined;
+    let status: WaitStatus | undefined;
     try {
       status = reapChild(pid);
     } catch {
