@@ -8,7 +8,7 @@
 //   (defaults: bench/results.json, bench/charts/)
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { root, isMain, median, percentile } from './lib.js';
+import { root, isMain } from './lib.js';
 import { summarize } from './report.js';
 
 const FONT = 'DejaVu Sans';
@@ -34,7 +34,13 @@ function bars({ values, x, xTitle = null, y, yTitle, log = false, width = 260, h
     height,
     data: { values },
     encoding: {
-      x: { field: x, type: 'nominal', title: xTitle, sort: xSort, axis: { labelAngle, labelLimit: 260, labelExpr: "split(datum.label, '~')", labelPadding: 6 } },
+      x: {
+        field: x,
+        type: 'nominal',
+        title: xTitle,
+        sort: xSort,
+        axis: { labelAngle, labelLimit: 260, labelExpr: "split(datum.label, '~')", labelPadding: 6 },
+      },
       xOffset: { field: 'impl', sort: COLORS.domain },
       y: { field: y, type: 'quantitative', title: yTitle, scale: yScale, ...(log ? { axis: { values: LOG_TICKS } } : {}) },
     },
@@ -69,9 +75,15 @@ export function chartSpecs(results) {
       }
     }
     specs.memory = {
-      title: { text: 'Memory of supervision (supervisors + loggers, not the services), MB', subtitle: `median of the rounds; log scale; lower is better — ${load}` },
+      title: {
+        text: 'Memory of supervision (supervisors + loggers, not the services), MB',
+        subtitle: `median of the rounds; log scale; lower is better — ${load}`,
+      },
       data: { values },
-      facet: { row: { field: 'loggers', title: null, sort: ['no loggers', 'with svlogd loggers'] }, column: { field: 'metric', title: null, sort: ['USS', 'PSS', 'RSS'] } },
+      facet: {
+        row: { field: 'loggers', title: null, sort: ['no loggers', 'with svlogd loggers'] },
+        column: { field: 'metric', title: null, sort: ['USS', 'PSS', 'RSS'] },
+      },
       spec: (() => {
         const b = bars({ values: undefined, x: 'n', y: 'value', yTitle: 'MB', log: true, width: 250, height: 200, xSort: ['N=10', 'N=100', 'N=1000'] });
         delete b.data;
@@ -83,7 +95,9 @@ export function chartSpecs(results) {
 
   const latency = [];
   if (results.scale?.length) {
-    const values = results.scale.flatMap((s) => both(byId[`start:up-${s.n}-${s.log ? 'log' : 'nolog'}`], { n: `N=${s.n}`, loggers: s.log ? 'with svlogd loggers' : 'no loggers' }));
+    const values = results.scale.flatMap((s) =>
+      both(byId[`start:up-${s.n}-${s.log ? 'log' : 'nolog'}`], { n: `N=${s.n}`, loggers: s.log ? 'with svlogd loggers' : 'no loggers' }),
+    );
     latency.push({
       title: { text: 'Start: runsvdir started → all N services up (ms)', subtitle: 'median; lower is better' },
       data: { values },
@@ -130,26 +144,73 @@ export function chartSpecs(results) {
       ['hosted', 'service → its logger~(runit-ts: in-process)'],
     ].filter(([m]) => t[m]);
     const panel = (suffix, unit, format) => {
-      const values = modes.flatMap(([m, label]) => both(byId[`throughput:${m}-${suffix}`], { how: `${label}~${ratioText(byId[`throughput:${m}-${suffix}`])}` }));
-      return bars({ title: { text: `svlogd -tt throughput, ${unit}`, subtitle: 'median; higher is better' }, values, x: 'how', y: 'value', yTitle: unit, width: 300, height: 240, format, xSort: values.filter((v) => v.impl === 'runit').map((v) => v.how), labelAngle: 0 });
+      const values = modes.flatMap(([m, label]) =>
+        both(byId[`throughput:${m}-${suffix}`], { how: `${label}~${ratioText(byId[`throughput:${m}-${suffix}`])}` }),
+      );
+      return bars({
+        title: { text: `svlogd -tt throughput, ${unit}`, subtitle: 'median; higher is better' },
+        values,
+        x: 'how',
+        y: 'value',
+        yTitle: unit,
+        width: 300,
+        height: 240,
+        format,
+        xSort: values.filter((v) => v.impl === 'runit').map((v) => v.how),
+        labelAngle: 0,
+      });
     };
     specs.throughput = {
-      title: { text: `svlogd -tt: ${t.lines.toLocaleString('en-US')} lines of 100 bytes, rotation at ${t.size.toLocaleString('en-US')} bytes, every line counted`, subtitle: load },
+      title: {
+        text: `svlogd -tt: ${t.lines.toLocaleString('en-US')} lines of 100 bytes, rotation at ${t.size.toLocaleString('en-US')} bytes, every line counted`,
+        subtitle: load,
+      },
       hconcat: [panel('mbs', 'MB/s', '.1f'), panel('lines', 'lines/s', '.3~s')],
     };
   }
 
   const cpu = [];
   if (byId['cpu:idle']) {
-    cpu.push(bars({ title: { text: `Idle: CPU ms in ${results.idle.seconds} s`, subtitle: `${results.idle.n} services + svlogd loggers; lower is better` }, values: both(byId['cpu:idle'], { what: `idle~${ratioText(byId['cpu:idle'])}` }), x: 'what', y: 'value', yTitle: 'CPU milliseconds', width: 240, format: '.3~r' }));
+    cpu.push(
+      bars({
+        title: { text: `Idle: CPU ms in ${results.idle.seconds} s`, subtitle: `${results.idle.n} services + svlogd loggers; lower is better` },
+        values: both(byId['cpu:idle'], { what: `idle~${ratioText(byId['cpu:idle'])}` }),
+        x: 'what',
+        y: 'value',
+        yTitle: 'CPU milliseconds',
+        width: 240,
+        format: '.3~r',
+      }),
+    );
   }
   if (byId['cpu:crash']) {
-    cpu.push(bars({ title: { text: `Crash loop: CPU s in ${results.crashLoop.seconds} s`, subtitle: `${results.crashLoop.n} services exiting at once; lower is better` }, values: both(byId['cpu:crash'], { what: `crash loop~${ratioText(byId['cpu:crash'])}` }), x: 'what', y: 'value', yTitle: 'CPU seconds', width: 240, format: '.2f' }));
-    cpu.push(bars({ title: { text: 'Crash loop: CPU per service start', subtitle: 'supervision only; lower is better' }, values: both(byId['cpu:crash-per-start'], { what: `per start~${ratioText(byId['cpu:crash-per-start'])}` }), x: 'what', y: 'value', yTitle: 'CPU ms', width: 240, format: '.2f' }));
+    cpu.push(
+      bars({
+        title: { text: `Crash loop: CPU s in ${results.crashLoop.seconds} s`, subtitle: `${results.crashLoop.n} services exiting at once; lower is better` },
+        values: both(byId['cpu:crash'], { what: `crash loop~${ratioText(byId['cpu:crash'])}` }),
+        x: 'what',
+        y: 'value',
+        yTitle: 'CPU seconds',
+        width: 240,
+        format: '.2f',
+      }),
+    );
+    cpu.push(
+      bars({
+        title: { text: 'Crash loop: CPU per service start', subtitle: 'supervision only; lower is better' },
+        values: both(byId['cpu:crash-per-start'], { what: `per start~${ratioText(byId['cpu:crash-per-start'])}` }),
+        x: 'what',
+        y: 'value',
+        yTitle: 'CPU ms',
+        width: 240,
+        format: '.2f',
+      }),
+    );
   }
   if (cpu.length) specs.cpu = { title: { text: 'CPU of supervision (runsvdir, runsv, loggers, fd holder; not the services)', subtitle: load }, hconcat: cpu };
 
-  for (const name of Object.keys(specs)) specs[name] = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', config, padding: 16, background: 'white', ...specs[name] };
+  for (const name of Object.keys(specs))
+    specs[name] = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', config, padding: 16, background: 'white', ...specs[name] };
   return specs;
 }
 

@@ -40,7 +40,13 @@ if (isMain(import.meta)) {
   console.log(
     table(
       ['command', 'median ms', 'p10 ms', 'p90 ms', 'ratio to runit'],
-      Object.entries(r).map(([name, xs]) => [name === 'node' ? '`node -e 0` (floor)' : `${name} chpst`, fmt(median(xs), 2), fmt(percentile(xs, 0.1), 2), fmt(percentile(xs, 0.9), 2), `${(median(xs) / theirs).toFixed(1)}x`]),
+      Object.entries(r).map(([name, xs]) => [
+        name === 'node' ? '`node -e 0` (floor)' : `${name} chpst`,
+        fmt(median(xs), 2),
+        fmt(percentile(xs, 0.1), 2),
+        fmt(percentile(xs, 0.9), 2),
+        `${(median(xs) / theirs).toFixed(1)}x`,
+      ]),
     ),
   );
 }

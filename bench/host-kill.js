@@ -50,7 +50,10 @@ function linesLost(base) {
   let lines = 0;
   for (let i = 0; i < SERVICES; i++) {
     const dir = join(base, `s${i}`, 'log/main');
-    const files = readdirSync(dir).filter((f) => f.startsWith('@')).sort().concat('current');
+    const files = readdirSync(dir)
+      .filter((f) => f.startsWith('@'))
+      .sort()
+      .concat('current');
     const last = new Map();
     for (const f of files) {
       for (const line of (readText(join(dir, f)) ?? '').split('\n')) {

@@ -341,7 +341,9 @@ export function loadMonitor(everyMs = 5000) {
 // ---------------------------------------------------------------- output
 
 export function table(headers, rows) {
-  return [`| ${headers.join(' | ')} |`, `| ${headers.map((h, i) => (i ? '---:' : '---')).join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  return [`| ${headers.join(' | ')} |`, `| ${headers.map((_h, i) => (i ? '---:' : '---')).join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join(
+    '\n',
+  );
 }
 
 export const ratio = (a, b) => (b > 0 && Number.isFinite(a) ? `${(a / b).toFixed(2)}x` : 'n/a');

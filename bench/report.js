@@ -63,18 +63,26 @@ export function summarize(results) {
       add('throughput', `${mode}-mbs`, `${how}`, 'MB/s', mb / sa, mb / sb, { better: 'higher', target: { op: '>=', value: 3 } });
       add('throughput', `${mode}-lines`, `${how}`, 'lines/s', t.lines / sa, t.lines / sb, { better: 'higher', digits: 0 });
       const cpu = (impl) => median(t[mode][impl].cpuMs ?? []) / 1000;
-      add('throughput', `${mode}-cpu`, `${how}: CPU s ${mode === 'pipe' ? 'of cat + svlogd' : 'of the logger'}`, 'CPU s', cpu('runit-ts'), cpu('runit'), { digits: 3 });
+      add('throughput', `${mode}-cpu`, `${how}: CPU s ${mode === 'pipe' ? 'of cat + svlogd' : 'of the logger'}`, 'CPU s', cpu('runit-ts'), cpu('runit'), {
+        digits: 3,
+      });
     }
   }
   if (results.idle) {
     const i = results.idle;
-    add('cpu', 'idle', `idle: CPU over ${i.seconds} s, ${i.n} services + loggers`, 'CPU ms', median(i['runit-ts'].cpu) * 1000, median(i.runit.cpu) * 1000, { digits: 1, target: { op: 'le-runit' } });
+    add('cpu', 'idle', `idle: CPU over ${i.seconds} s, ${i.n} services + loggers`, 'CPU ms', median(i['runit-ts'].cpu) * 1000, median(i.runit.cpu) * 1000, {
+      digits: 1,
+      target: { op: 'le-runit' },
+    });
   }
   if (results.crashLoop) {
     const c = results.crashLoop;
     const a = c['runit-ts'];
     const b = c.runit;
-    add('cpu', 'crash', `crash loop: CPU s over ${c.seconds} s, ${c.n} services`, 'CPU s', median(a.cpu), median(b.cpu), { digits: 2, target: { op: 'le-runit' } });
+    add('cpu', 'crash', `crash loop: CPU s over ${c.seconds} s, ${c.n} services`, 'CPU s', median(a.cpu), median(b.cpu), {
+      digits: 2,
+      target: { op: 'le-runit' },
+    });
     add('cpu', 'crash-starts', `crash loop: service starts in ${c.seconds} s`, 'starts', median(a.starts), median(b.starts), { better: 'same', digits: 0 });
     const perStart = (x) => median(x.cpu.map((cpu, k) => (cpu / x.starts[k]) * 1000));
     add('cpu', 'crash-per-start', 'crash loop: supervision CPU per start', 'ms', perStart(a), perStart(b), { digits: 2 });
@@ -117,7 +125,11 @@ export function markdownTable(rows) {
 export function processesCounted(results) {
   const s = [...(results.scale ?? [])].reverse().find((x) => x.log) ?? results.scale?.at(-1);
   if (!s) return '';
-  const describe = (c) => Object.entries(c ?? {}).filter(([k, v]) => v && k !== 'other').map(([k, v]) => `${v} ${k}`).join(' + ');
+  const describe = (c) =>
+    Object.entries(c ?? {})
+      .filter(([k, v]) => v && k !== 'other')
+      .map(([k, v]) => `${v} ${k}`)
+      .join(' + ');
   return `Processes counted as supervision at N=${s.n}${s.log ? ' with loggers' : ''}: runit-ts ${describe(s['runit-ts'].counts)}; runit ${describe(s.runit.counts)} (services and their children excluded).`;
 }
 
@@ -129,7 +141,10 @@ export function report(results) {
   if (counted) lines.push(counted, '');
   if (targets.length) {
     lines.push(`Targets met: ${targets.filter((r) => r.met).length} of ${targets.length}.`);
-    for (const r of targets) lines.push(`- ${r.met ? 'met' : 'NOT met'}: ${r.metric} (${r.unit}) — ${Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : 'n/a'}× runit, target ${targetText(r.target)}`);
+    for (const r of targets)
+      lines.push(
+        `- ${r.met ? 'met' : 'NOT met'}: ${r.metric} (${r.unit}) — ${Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : 'n/a'}× runit, target ${targetText(r.target)}`,
+      );
   }
   return { rows, markdown: lines.join('\n'), groupTitles: GROUP_TITLES };
 }

@@ -32,8 +32,22 @@ const want = (phase) => !only || only.includes(phase);
 checkPrerequisites(tsRoot);
 const impls = implementations(tsRoot);
 const config = quick
-  ? { oneService: { rounds: 3, kills: 4 }, scale: { ns: [10, 100], rounds: 1 }, idle: { seconds: 5, rounds: 1 }, crashLoop: { seconds: 5, rounds: 1 }, svlogd: { lines: 100000, rounds: 1 }, chpst: { rounds: 2, runs: 3 } }
-  : { oneService: { rounds: 9, kills: 15 }, scale: { ns: [10, 100, 1000], rounds: 'N=1000: 3, else 5' }, idle: { seconds: 30, rounds: 3 }, crashLoop: { seconds: 20, rounds: 3 }, svlogd: { lines: 1000000, rounds: 5 }, chpst: { rounds: 7, runs: 10 } };
+  ? {
+      oneService: { rounds: 3, kills: 4 },
+      scale: { ns: [10, 100], rounds: 1 },
+      idle: { seconds: 5, rounds: 1 },
+      crashLoop: { seconds: 5, rounds: 1 },
+      svlogd: { lines: 100000, rounds: 1 },
+      chpst: { rounds: 2, runs: 3 },
+    }
+  : {
+      oneService: { rounds: 9, kills: 15 },
+      scale: { ns: [10, 100, 1000], rounds: 'N=1000: 3, else 5' },
+      idle: { seconds: 30, rounds: 3 },
+      crashLoop: { seconds: 20, rounds: 3 },
+      svlogd: { lines: 1000000, rounds: 5 },
+      chpst: { rounds: 7, runs: 10 },
+    };
 
 const started = Date.now();
 const progress = (s) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);
@@ -93,12 +107,12 @@ const doc = [
   ...(charts.length ? ['Charts:', '', ...charts.map((c) => `![${relative(outDir, c)}](${relative(outDir, c)})`), ''] : []),
   '## How it measures',
   '',
-  '- Both implementations run the same service directories: runit-ts under its `runsvdir` (every supervisor in one Node process; a `log/run` of `exec svlogd -tt ./main` is hosted in-process, plus one `sleep` process, `runit-ts-fdholder`, holding the log pipes), runit under Debian\'s `runsvdir` (a `runsv` per service, Debian\'s `svlogd` per logger). PATH is set so that `svlogd` is `/usr/bin/svlogd`.',
+  "- Both implementations run the same service directories: runit-ts under its `runsvdir` (every supervisor in one Node process; a `log/run` of `exec svlogd -tt ./main` is hosted in-process, plus one `sleep` process, `runit-ts-fdholder`, holding the log pipes), runit under Debian's `runsvdir` (a `runsv` per service, Debian's `svlogd` per logger). PATH is set so that `svlogd` is `/usr/bin/svlogd`.",
   '- Phases alternate the order of the two each round; every runsvdir runs in its own process group, killed (and waited for) between runs.',
   '- **memory**: USS (private clean + dirty), PSS and RSS from `/proc/PID/smaps_rollup`, summed over supervision processes — runsvdir, runsv, svlogd, the fd holder — not services; 2 s after all are up. PSS of the Node process depends on how many other Node processes share its pages at that moment; USS does not.',
-  '- **start**: from spawning runsvdir until `supervise/stat` (and `log/supervise/stat`) of every service says `run`. The service directory\'s mtime is set 10 s back first: runit\'s runsvdir waits a second before scanning a directory modified in the current second.',
-  '- **restart**: one service under runsvdir, kill -9 of its process (after it ran 1.1 s, so runsv\'s restart throttle does not apply) until `supervise/pid` names a new running process (inotify + 1 ms poll).',
-  '- **sv**: each implementation\'s `sv` against its own supervisor; wall time of the whole command, Node\'s start included.',
+  "- **start**: from spawning runsvdir until `supervise/stat` (and `log/supervise/stat`) of every service says `run`. The service directory's mtime is set 10 s back first: runit's runsvdir waits a second before scanning a directory modified in the current second.",
+  "- **restart**: one service under runsvdir, kill -9 of its process (after it ran 1.1 s, so runsv's restart throttle does not apply) until `supervise/pid` names a new running process (inotify + 1 ms poll).",
+  "- **sv**: each implementation's `sv` against its own supervisor; wall time of the whole command, Node's start included.",
   '- **throughput**: 100-byte numbered lines, `-tt`, config `s1000000` and `n0`; every line of every file read back and checked. "svlogd process": `cat input | svlogd -tt dir`. "service → its logger": a service `cat`s the input to its stdout, timed from `u` until every byte is in the log directory.',
   '- **CPU**: scheduler run time (`/proc/PID/task/*/schedstat`) of the supervision processes; idle with 100 services and loggers under both runsvdirs at once; crash loop with 50 services whose `run` exits at once (each start counted), one implementation at a time.',
   '- **chpst**: wall time of `chpst -u nobody true` (as root), with `node -e 0` as the floor of any Node command.',

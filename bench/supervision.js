@@ -14,8 +14,27 @@
 import { writeFileSync, watch, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  implementations, checkPrerequisites, isMain, flag, option, median, percentile, sleep, tempDir, removeDir, makeServices, readText,
-  startGroup, supervision, memoryOf, cpuSecondsOf, waitUntil, waitAllUp, timeCommand, elapsedMs, pidOf, isUp, roundOrder,
+  implementations,
+  checkPrerequisites,
+  isMain,
+  flag,
+  option,
+  sleep,
+  tempDir,
+  removeDir,
+  makeServices,
+  readText,
+  startGroup,
+  supervision,
+  memoryOf,
+  cpuSecondsOf,
+  waitUntil,
+  waitAllUp,
+  timeCommand,
+  elapsedMs,
+  pidOf,
+  isUp,
+  roundOrder,
 } from './lib.js';
 
 /** Milliseconds from now until `dir` runs a pid other than `oldPid` (inotify + 1 ms poll). */
@@ -95,7 +114,14 @@ export async function oneService({ impls = implementations(), rounds = 9, kills 
  * later, the memory of the supervision processes.
  * Returns [{ n, log, [impl]: { upMs[], uss[], pss[], rss[] (kB), counts } }].
  */
-export async function scale({ impls = implementations(), ns = [10, 100, 1000], logs = [false, true], rounds = (n) => (n >= 1000 ? 3 : 5), settleMs = 2000, onProgress = () => {} } = {}) {
+export async function scale({
+  impls = implementations(),
+  ns = [10, 100, 1000],
+  logs = [false, true],
+  rounds = (n) => (n >= 1000 ? 3 : 5),
+  settleMs = 2000,
+  onProgress = () => {},
+} = {}) {
   const out = [];
   for (const n of ns) {
     for (const log of logs) {

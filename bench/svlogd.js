@@ -20,8 +20,27 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, openSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  implementations, checkPrerequisites, isMain, option, flag, median, tempDir, removeDir, makeServices, roundOrder, startGroup,
-  waitUntil, isUp, elapsedMs, benchEnv, readText, supervision, cpuSecondsOf, fmt, table, ratio,
+  implementations,
+  checkPrerequisites,
+  isMain,
+  option,
+  flag,
+  median,
+  tempDir,
+  removeDir,
+  makeServices,
+  roundOrder,
+  startGroup,
+  waitUntil,
+  isUp,
+  elapsedMs,
+  benchEnv,
+  readText,
+  supervision,
+  cpuSecondsOf,
+  fmt,
+  table,
+  ratio,
 } from './lib.js';
 import { spawnSync } from 'node:child_process';
 
@@ -42,7 +61,12 @@ function makeInput(file, lines) {
   closeSync(fd);
 }
 
-const logFiles = (dir) => [...readdirSync(dir).filter((n) => n.startsWith('@')).sort(), 'current'];
+const logFiles = (dir) => [
+  ...readdirSync(dir)
+    .filter((n) => n.startsWith('@'))
+    .sort(),
+  'current',
+];
 
 /** Checks that the files in `dir`, oldest first, hold lines 0..lines-1 in order; returns how many files. */
 function verify(dir, lines) {
@@ -80,7 +104,11 @@ function pipeOnce(impl, work, input, round, lines, size) {
   const dir = join(work, `pipe-${round}-${impl.name}`);
   logConfig(dir, size);
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('/bin/sh', ['-c', 'cat "$1" | "$2" -tt "$3"; s=$?; times; exit $s', 'sh', input, impl.bin('svlogd'), dir], { stdio: ['ignore', 'pipe', 'pipe'], env: benchEnv(), encoding: 'utf8' });
+  const r = spawnSync('/bin/sh', ['-c', 'cat "$1" | "$2" -tt "$3"; s=$?; times; exit $s', 'sh', input, impl.bin('svlogd'), dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: benchEnv(),
+    encoding: 'utf8',
+  });
   const ms = elapsedMs(t0);
   if (r.status !== 0) throw new Error(`${impl.name} svlogd failed (${r.status}): ${r.stderr}`);
   const files = verify(dir, lines);
@@ -127,7 +155,15 @@ async function hostedOnce(impl, work, input, round, lines, size) {
  * Both ways (`modes`: 'pipe', 'hosted'), `rounds` interleaved rounds of
  * `lines` lines. Returns { lines, bytes, size, base, [mode]: { [impl]: { ms[], files } } }.
  */
-export async function throughput({ impls = implementations(), lines = 1000000, rounds = 5, base = tmpdir(), size = 1000000, modes = ['pipe', 'hosted'], onProgress = () => {} } = {}) {
+export async function throughput({
+  impls = implementations(),
+  lines = 1000000,
+  rounds = 5,
+  base = tmpdir(),
+  size = 1000000,
+  modes = ['pipe', 'hosted'],
+  onProgress = () => {},
+} = {}) {
   const work = tempDir('svlogd-bench-', base);
   const input = join(work, 'input');
   const result = { lines, bytes: lines * LINE, size, base };
@@ -170,10 +206,21 @@ if (isMain(import.meta)) {
     for (const impl of impls) {
       const s = median(r[mode][impl.name].ms) / 1000;
       const cpu = median(r[mode][impl.name].cpuMs) / 1000;
-      rows.push([mode, impl.name, fmt(s, 3), fmt(mb / s), fmt(r.lines / s, 0), ratio(median(r[mode].runit.ms), median(r[mode][impl.name].ms)), fmt(cpu, 3), ratio(cpu, median(r[mode].runit.cpuMs) / 1000)]);
+      rows.push([
+        mode,
+        impl.name,
+        fmt(s, 3),
+        fmt(mb / s),
+        fmt(r.lines / s, 0),
+        ratio(median(r[mode].runit.ms), median(r[mode][impl.name].ms)),
+        fmt(cpu, 3),
+        ratio(cpu, median(r[mode].runit.cpuMs) / 1000),
+      ]);
     }
   }
-  console.log(`svlogd -tt, ${r.lines} lines of ${LINE} bytes (${mb} MB), config s${r.size} n0, logs in ${r.base}; medians of ${option('rounds', 5)} interleaved rounds, every line verified\n`);
+  console.log(
+    `svlogd -tt, ${r.lines} lines of ${LINE} bytes (${mb} MB), config s${r.size} n0, logs in ${r.base}; medians of ${option('rounds', 5)} interleaved rounds, every line verified\n`,
+  );
   console.log(table(['how', 'svlogd', 'median s', 'MB/s', 'lines/s', 'speed vs runit', 'CPU s', 'CPU vs runit'], rows));
   console.log('\nCPU s: pipe, the whole pipeline (cat + svlogd); hosted, the logger (runit: the svlogd process; runit-ts: runsvdir, which hosts it).');
 }

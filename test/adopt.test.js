@@ -47,20 +47,26 @@ function numberedService(dir, marker) {
 async function caughtUp(file) {
   let last = -1;
   let since = Date.now();
-  await waitFor(() => {
-    const text = readText(file) ?? '';
-    if (text.length !== last) {
-      last = text.length;
-      since = Date.now();
-    }
-    return text.endsWith('\n') && Date.now() - since >= 100;
-  }, { what: `${file} caught up` });
+  await waitFor(
+    () => {
+      const text = readText(file) ?? '';
+      if (text.length !== last) {
+        last = text.length;
+        since = Date.now();
+      }
+      return text.endsWith('\n') && Date.now() - since >= 100;
+    },
+    { what: `${file} caught up` },
+  );
 }
 
 function assertContiguous(path) {
-  const numbers = (readText(path) ?? '').split('\n').filter(Boolean).map((l) => Number(l.split(' ')[1]));
+  const numbers = (readText(path) ?? '')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => Number(l.split(' ')[1]));
   assert.ok(numbers.length > 10);
-  numbers.forEach((n, i) => assert.equal(n, i + 1, `line ${i + 1} lost or duplicated`));
+  for (const [i, n] of numbers.entries()) assert.equal(n, i + 1, `line ${i + 1} lost or duplicated`);
 }
 
 test('runsvdir killed with SIGKILL three times: the service is adopted, never duplicated, no line lost', async () => {
@@ -164,7 +170,12 @@ test('in-process logger: a killed runsvdir leaves the pipe held, the service nev
   process.kill(host.pid, 'SIGTERM');
   assert.equal((await host.exited).code, 0);
   // an unfinished current found at start-up was kept as @....u: read all, in order
-  const files = [...readdirSync(logdir).filter((f) => f.startsWith('@')).sort(), 'current'];
+  const files = [
+    ...readdirSync(logdir)
+      .filter((f) => f.startsWith('@'))
+      .sort(),
+    'current',
+  ];
   writeFileSync(join(base, 'all'), files.map((f) => readText(join(logdir, f))).join(''));
   assertContiguous(join(base, 'all'));
   // holders end with the runsvdir that started them

@@ -8,8 +8,17 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync, mkdirSync, chmodSync, symlinkSync, existsSync, openSync, closeSync, statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  bin, debian, tempDir, removeDir, readText,
-  statusProbe, parseStatusProbe, shellProbe, readShellProbe, withFailingSyscalls, canFailSyscalls,
+  bin,
+  debian,
+  tempDir,
+  removeDir,
+  readText,
+  statusProbe,
+  parseStatusProbe,
+  shellProbe,
+  readShellProbe,
+  withFailingSyscalls,
+  canFailSyscalls,
 } from './helpers.js';
 import { flockExclusive } from '../dist/sys/fd.js';
 
@@ -108,13 +117,13 @@ const optionSets = [
 // options that leave the status probe no stdout
 const noStdout = [['-1'], ['-vP', '-2'], ['-1', '-2', '-0']];
 
-test('same process state under Debian\'s chpst and ours (status probe)', { skip: !haveDebian }, () => {
+test("same process state under Debian's chpst and ours (status probe)", { skip: !haveDebian }, () => {
   for (const args of optionSets) {
     assert.deepEqual(statusOf(ours, args), statusOf(theirs, args), args.join(' '));
   }
 });
 
-test('same fds, environment, argv, cwd and exe under Debian\'s chpst and ours (shell probe)', { skip: !haveDebian }, () => {
+test("same fds, environment, argv, cwd and exe under Debian's chpst and ours (shell probe)", { skip: !haveDebian }, () => {
   for (const args of [...optionSets, ...noStdout]) {
     assert.deepEqual(shellOf(ours, args), shellOf(theirs, args), args.join(' '));
   }
@@ -137,7 +146,8 @@ function makeRoot() {
   const root = scratch('root');
   const sh = spawnSync('readlink', ['-f', '/bin/sh'], { encoding: 'utf8' }).stdout.trim();
   const files = ['/bin/sh', sh];
-  for (const m of spawnSync('ldd', [sh], { encoding: 'utf8' }).stdout.matchAll(/(\/\S+)/g)) files.push(m[1], spawnSync('readlink', ['-f', m[1]], { encoding: 'utf8' }).stdout.trim());
+  for (const m of spawnSync('ldd', [sh], { encoding: 'utf8' }).stdout.matchAll(/(\/\S+)/g))
+    files.push(m[1], spawnSync('readlink', ['-f', m[1]], { encoding: 'utf8' }).stdout.trim());
   for (const file of files) {
     mkdirSync(join(root, file, '..'), { recursive: true });
     if (!existsSync(join(root, file))) writeFileSync(join(root, file), readFileSync(file), { mode: 0o755 });
@@ -163,7 +173,8 @@ test('-/ root: same chroot, same look-ups inside it', { skip: !haveDebian }, () 
 /** Symlinks named after the personalities, to `target`. */
 function names(target) {
   const dir = scratch('names');
-  for (const name of ['envdir', 'envuidgid', 'pgrphack', 'setuidgid', 'softlimit', 'setlock', 'dsetlock', 'denvdir', 'dchpst', 'xyz']) symlinkSync(target, join(dir, name));
+  for (const name of ['envdir', 'envuidgid', 'pgrphack', 'setuidgid', 'softlimit', 'setlock', 'dsetlock', 'denvdir', 'dchpst', 'xyz'])
+    symlinkSync(target, join(dir, name));
   return dir;
 }
 const ourNames = names(ours);
@@ -194,7 +205,11 @@ test('same state under the personalities', { skip: !haveDebian }, () => {
 /** Outcome of a command that is expected to fail: exit code, stdout, stderr; whether it ran the program. */
 function outcome(file, args, options) {
   const marker = join(scratch('marker'), 'ran');
-  const r = run(file, args.map((a) => (a === 'MARK' ? marker : a)), options);
+  const r = run(
+    file,
+    args.map((a) => (a === 'MARK' ? marker : a)),
+    options,
+  );
   return { code: r.code, stdout: r.stdout, stderr: r.stderr, ran: existsSync(marker) };
 }
 
@@ -286,14 +301,28 @@ test('same messages when the kernel refuses a change or the user lacks a privile
   const secret = scratch('env');
   writeFileSync(join(secret, 'SECRET'), 'x', { mode: 0o600 });
   const nested = (chpst, args) => outcome(theirs, ['-u', 'nobody', chpst, ...args, 'touch', 'MARK']);
-  for (const args of [['-e', secret], ['-n', '-5'], ['-/', '/'], ['-u', 'root'], ['-U', 'root', '-u', ':0:0']]) {
+  for (const args of [
+    ['-e', secret],
+    ['-n', '-5'],
+    ['-/', '/'],
+    ['-u', 'root'],
+    ['-U', 'root', '-u', ':0:0'],
+  ]) {
     assert.deepEqual(nested(ours, args), nested(theirs, args), args.join(' '));
   }
   // close stdin that was never open
   const closed = (chpst) => outcome('/bin/sh', ['-c', 'exec "$@" <&-', 'sh', chpst, '-0', 'touch', 'MARK']);
   assert.deepEqual(closed(ours), closed(theirs));
   if (!canFailSyscalls) return;
-  for (const rules of [['setgroups'], ['setgid'], ['setuid'], [{ name: 'prlimit64', arg: 1, value: 4, nonzero: 2 }, { name: 'setrlimit', arg: 0, value: 4 }]]) {
+  for (const rules of [
+    ['setgroups'],
+    ['setgid'],
+    ['setuid'],
+    [
+      { name: 'prlimit64', arg: 1, value: 4, nonzero: 2 },
+      { name: 'setrlimit', arg: 0, value: 4 },
+    ],
+  ]) {
     const failing = (chpst) => {
       const [file, argv] = withFailingSyscalls(rules, [chpst, '-u', 'nobody', '-c', '5', 'touch', 'MARK']);
       return outcome(file, argv);

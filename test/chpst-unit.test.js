@@ -65,7 +65,9 @@ test('numbers: digits only, empty is 0; nice takes a sign and saturates', () => 
 });
 
 test('chpst: every option lands in the plan', () => {
-  const plan = parseArgs('chpst', ['-vP012', '-u', 'a:b', '-U', ':1:2', '-b', 'zero', '-e', 'env', '-/', '/r', '-n', '-3', '-L', 'lock', 'prog', 'arg'], { extensions: true });
+  const plan = parseArgs('chpst', ['-vP012', '-u', 'a:b', '-U', ':1:2', '-b', 'zero', '-e', 'env', '-/', '/r', '-n', '-3', '-L', 'lock', 'prog', 'arg'], {
+    extensions: true,
+  });
   assert.equal(plan.personality, 'chpst');
   assert.equal(plan.verbose, true);
   assert.equal(plan.setsid, true);
@@ -92,7 +94,7 @@ test('chpst: limits; -m sets four, later options override earlier ones', () => {
 });
 
 test('chpst: usage errors (exit 100 in the CLI) and their texts', () => {
-  const usage = (args, message) => {
+  const usage = (_args, message) => {
     const u = { usage: true, name: 'chpst', text: USAGE.chpst };
     if (message) u.message = message;
     return u;
@@ -151,7 +153,12 @@ test('softlimit: own letters, = means the hard limit, bad numbers give chpst usa
   assert.deepEqual(parseArgs('softlimit', ['-m', '=', 'p']).limits, { DATA: 'hard', STACK: 'hard', MEMLOCK: 'hard', AS: 'hard' });
   assert.deepEqual(parseArgs('softlimit', ['-c', 'x', 'p']), { usage: true, name: 'softlimit', text: USAGE.chpst });
   assert.deepEqual(parseArgs('softlimit', ['-z']), { usage: true, name: 'softlimit', text: USAGE.softlimit, message: 'softlimit: illegal option -- z' });
-  assert.deepEqual(parseArgs('softlimit', ['-c']), { usage: true, name: 'softlimit', text: USAGE.softlimit, message: 'softlimit: option requires an argument -- c' });
+  assert.deepEqual(parseArgs('softlimit', ['-c']), {
+    usage: true,
+    name: 'softlimit',
+    text: USAGE.softlimit,
+    message: 'softlimit: option requires an argument -- c',
+  });
   assert.deepEqual(parseArgs('softlimit', ['-c', '1']), { usage: true, name: 'softlimit', text: USAGE.softlimit });
 });
 
@@ -195,7 +202,12 @@ test('user[:group...] specs: look-ups, numeric form, unknown names', () => {
 });
 
 test('a failing look-up is reported, not taken for an unknown user', () => {
-  const failing = { user: () => { throw Object.assign(new Error('x'), { code: 'EIO' }); }, group: () => undefined };
+  const failing = {
+    user: () => {
+      throw Object.assign(new Error('x'), { code: 'EIO' });
+    },
+    group: () => undefined,
+  };
   assert.throws(() => resolveExtended('nobody', failing), { code: 'EIO' });
 });
 

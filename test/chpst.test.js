@@ -6,8 +6,19 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync, mkdirSync, chmodSync, symlinkSync, readFileSync, existsSync, statSync, copyFileSync, realpathSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  bin, tempDir, removeDir, readText, waitFor, startDetached, stopAll,
-  statusProbe, parseStatusProbe, shellProbe, readShellProbe, withFailingSyscalls, canFailSyscalls,
+  bin,
+  tempDir,
+  removeDir,
+  readText,
+  waitFor,
+  startDetached,
+  stopAll,
+  statusProbe,
+  parseStatusProbe,
+  shellProbe,
+  readShellProbe,
+  withFailingSyscalls,
+  canFailSyscalls,
 } from './helpers.js';
 import { flockExclusive, mkfifo } from '../dist/sys/fd.js';
 
@@ -51,7 +62,7 @@ const viaShell = (script, args, options) => run('/bin/sh', ['-c', script, 'sh', 
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
 
-test('chpst execs: the program has chpst\'s pid, no Node thread or process is left', () => {
+test("chpst execs: the program has chpst's pid, no Node thread or process is left", () => {
   const probe = shell([]);
   assert.equal(probe.pid, probe.pidOfChpst);
   assert.equal(probe.exe, realpathSync('/bin/sh'));
@@ -178,7 +189,7 @@ function makeEnvDir() {
   return dir;
 }
 
-test('-e dir: first lines, unset on empty, NULs, hidden files and subdirectories skipped; PATH for lookup is chpst\'s', () => {
+test("-e dir: first lines, unset on empty, NULs, hidden files and subdirectories skipped; PATH for lookup is chpst's", () => {
   const dir = makeEnvDir();
   const probe = shell(['-e', dir], { env: { ...baseEnv, EMPTY: 'was set', KEEP: 'k' } });
   const env = new Map(probe.environ.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
@@ -212,14 +223,20 @@ test('-e dir: a dangling symbolic link removes its variable (docs/differences.md
   writeFileSync(join(dir, 'V2'), 'two\n');
   const probe = shell(['-e', dir], { env: { ...baseEnv, L: 'before' } });
   assert.ok(probe.environ.includes('V1=one') && probe.environ.includes('V2=two'));
-  assert.equal(probe.environ.some((e) => e.startsWith('L=')), false);
+  assert.equal(
+    probe.environ.some((e) => e.startsWith('L=')),
+    false,
+  );
 });
 
 test('-e dir: a FIFO without writer reads as empty, without blocking', () => {
   const dir = scratch('env');
   mkfifo(join(dir, 'F'), 0o644);
   const probe = shell(['-e', dir], { env: { ...baseEnv, F: 'set' } });
-  assert.equal(probe.environ.some((e) => e.startsWith('F=')), false);
+  assert.equal(
+    probe.environ.some((e) => e.startsWith('F=')),
+    false,
+  );
 });
 
 /** A root directory with dash, libc, a user `ghost` that exists only there. */
@@ -264,7 +281,7 @@ test('-C dir (void extension): working directory after the chroot', () => {
   assert.deepEqual([r.code, r.stderr], [111, 'chpst: fatal: unable to change directory: /nonexistent: file does not exist\n']);
 });
 
-test('-n inc: nice value, relative to chpst\'s own', () => {
+test("-n inc: nice value, relative to chpst's own", () => {
   const base = status([]).nice;
   assert.equal(status(['-n', '5']).nice, base + 5);
   assert.equal(status(['-n', '+3']).nice, base + 3);
@@ -324,10 +341,18 @@ test('-l waits for the lock, -L fails at once; the lock is held by the program o
   assert.deepEqual([r.code, r.stderr], [111, `chpst: fatal: unable to lock: ${lock}: temporary failure\n`]);
   assert.equal(existsSync(join(dir, 'ran')), false);
 
-  const waiter = startDetached(chpst, ['-l', lock, 'sh', '-c', 'echo got; readlink /proc/$$/fd/3; grep flags /proc/$$/fdinfo/3; exec sleep 60'], { env: baseEnv });
+  const waiter = startDetached(chpst, ['-l', lock, 'sh', '-c', 'echo got; readlink /proc/$$/fd/3; grep flags /proc/$$/fdinfo/3; exec sleep 60'], {
+    env: baseEnv,
+  });
   const inode = statSync(lock).ino;
   // blocked in flock(): /proc/locks shows a waiter (->) on the lock file
-  await waitFor(() => readFileSync('/proc/locks', 'utf8').split('\n').some((l) => l.includes('->') && l.includes(`:${inode} `)), { what: 'a waiter' });
+  await waitFor(
+    () =>
+      readFileSync('/proc/locks', 'utf8')
+        .split('\n')
+        .some((l) => l.includes('->') && l.includes(`:${inode} `)),
+    { what: 'a waiter' },
+  );
   assert.equal(waiter.output.stdout, '');
   closeSync(fd);
   await waitFor(() => waiter.output.stdout.includes('flags'), { what: 'the lock' });
@@ -341,7 +366,7 @@ test('-l waits for the lock, -L fails at once; the lock is held by the program o
   assert.equal(statSync(created).mode & 0o777, 0o600 & ~process.umask());
 });
 
-test('bad input: runit\'s messages, exit 111, nothing executed', () => {
+test("bad input: runit's messages, exit 111, nothing executed", () => {
   const dir = scratch();
   const marker = join(dir, 'ran');
   const touch = ['touch', marker];
@@ -392,7 +417,14 @@ test('bad input: the kernel refusing groups, gid, uid or a limit aborts before e
     [['setgroups'], ['-u', 'nobody'], 'unable to setgroups: permission denied'],
     [['setgid'], ['-u', 'nobody'], 'unable to setgid: permission denied'],
     [['setuid'], ['-u', 'nobody'], 'unable to setuid: permission denied'],
-    [[{ name: 'prlimit64', arg: 1, value: 4, nonzero: 2 }, { name: 'setrlimit', arg: 0, value: 4 }], ['-c', '5'], 'unable to setrlimit(): permission denied'],
+    [
+      [
+        { name: 'prlimit64', arg: 1, value: 4, nonzero: 2 },
+        { name: 'setrlimit', arg: 0, value: 4 },
+      ],
+      ['-c', '5'],
+      'unable to setrlimit(): permission denied',
+    ],
   ];
   for (const [rules, args, message] of cases) {
     const [file, argv] = withFailingSyscalls(rules, [chpst, ...args, 'touch', marker]);
@@ -402,8 +434,9 @@ test('bad input: the kernel refusing groups, gid, uid or a limit aborts before e
   }
 });
 
-test('usage: exit 100, runit\'s texts; -V prints a version first', () => {
-  const usage = 'usage: chpst [-vVP012] [-u user[:group]] [-U user[:group]] [-b argv0] [-e dir] [-/ root] [-n nice] [-l|-L lock] [-m n] [-d n] [-o n] [-p n] [-f n] [-c n] [-t n] prog\n\n';
+test("usage: exit 100, runit's texts; -V prints a version first", () => {
+  const usage =
+    'usage: chpst [-vVP012] [-u user[:group]] [-U user[:group]] [-b argv0] [-e dir] [-/ root] [-n nice] [-l|-L lock] [-m n] [-d n] [-o n] [-p n] [-f n] [-c n] [-t n] prog\n\n';
   assert.deepEqual(Object.values(run(chpst, [])).slice(0, 4), [100, null, '', usage]);
   assert.equal(run(chpst, ['-x']).stderr, `chpst: illegal option -- x\n${usage}`);
   assert.equal(run(chpst, ['-n', 'x', 'true']).stderr, usage);
@@ -447,7 +480,7 @@ test('envdir: like -e, but a subdirectory is fatal', () => {
 });
 
 test('setuidgid and envuidgid: an account name only', () => {
-  let s = parseStatusProbe(run(bin('setuidgid'), ['nobody', ...statusProbe]).stdout);
+  const s = parseStatusProbe(run(bin('setuidgid'), ['nobody', ...statusProbe]).stdout);
   assert.deepEqual([s.uid[0], s.gid[0], s.groups], [65534, 65534, [65534]]);
   let r = run(bin('setuidgid'), ['nobody:daemon', 'true']);
   assert.deepEqual([r.code, r.stderr], [111, 'chpst: fatal: unknown account: nobody:daemon\n']);
@@ -464,7 +497,7 @@ test('pgrphack: new session', () => {
   assert.deepEqual([s.session, s.pgrp], [r.pid, r.pid]);
 });
 
-test('softlimit: its letters; = is the hard limit; a bad number prints chpst\'s usage', () => {
+test("softlimit: its letters; = is the hard limit; a bad number prints chpst's usage", () => {
   let r = run(bin('softlimit'), ['-c', '=', '-o', '77', '-s', '1000000', ...statusProbe]);
   const s = parseStatusProbe(r.stdout);
   assert.equal(s.limits['Max core file size'].soft, s.limits['Max core file size'].hard);
@@ -485,13 +518,23 @@ test('setlock: fails at once by default and with -N, -n waits, -x exits 0 quietl
     const r = run(setlock, [...args, 'true']);
     assert.deepEqual([r.code, r.stderr], [111, `chpst: fatal: unable to lock: ${lock}: temporary failure\n`]);
   }
-  for (const args of [['-x', lock, 'true'], ['-x', join(dir, 'missing/lock'), 'true'], ['-x', join(dir, 'other'), '/nonexistent']]) {
+  for (const args of [
+    ['-x', lock, 'true'],
+    ['-x', join(dir, 'missing/lock'), 'true'],
+    ['-x', join(dir, 'other'), '/nonexistent'],
+  ]) {
     const r = run(setlock, args);
     assert.deepEqual([r.code, r.stderr], [0, ''], args.join(' '));
   }
   const waiter = startDetached(setlock, ['-n', lock, 'echo', 'got'], { env: baseEnv });
   const inode = statSync(lock).ino;
-  await waitFor(() => readFileSync('/proc/locks', 'utf8').split('\n').some((l) => l.includes('->') && l.includes(`:${inode} `)), { what: 'a waiter' });
+  await waitFor(
+    () =>
+      readFileSync('/proc/locks', 'utf8')
+        .split('\n')
+        .some((l) => l.includes('->') && l.includes(`:${inode} `)),
+    { what: 'a waiter' },
+  );
   closeSync(fd);
   assert.deepEqual(await waiter.exited, { code: 0, signal: null });
   assert.equal(waiter.output.stdout, 'got\n');

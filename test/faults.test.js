@@ -37,11 +37,14 @@ function timedSv(args, options) {
 }
 
 async function running(dir, notPid = 0) {
-  return waitFor(() => {
-    const pid = supervisedPid(dir);
-    // pid, stat and status are renamed into place one after the other: all three
-    return pid && pid !== notPid && stat(dir) === 'run\n' && statusOf(dir)?.pid === pid && processExists(pid) && pid;
-  }, { what: `service running in ${dir}`, timeout: 10000 });
+  return waitFor(
+    () => {
+      const pid = supervisedPid(dir);
+      // pid, stat and status are renamed into place one after the other: all three
+      return pid && pid !== notPid && stat(dir) === 'run\n' && statusOf(dir)?.pid === pid && processExists(pid) && pid;
+    },
+    { what: `service running in ${dir}`, timeout: 10000 },
+  );
 }
 
 /** Pids of live (non-zombie) processes whose command line contains `marker`. */
@@ -63,7 +66,10 @@ function smallDisk(size) {
 // The full disk under a separate svlogd is test/svlogd.test.js ("full disk:
 // svlogd pauses, continues once space is freed, every line arrives"); here
 // the logger runs inside runsvdir, whose event loop must not stall with it.
-test('in-process logger on a full disk: it pauses, the host keeps answering, nothing is lost once space is freed', { skip: !isRoot && 'needs root (mount)', timeout: 60000 }, async (t) => {
+test('in-process logger on a full disk: it pauses, the host keeps answering, nothing is lost once space is freed', {
+  skip: !isRoot && 'needs root (mount)',
+  timeout: 60000,
+}, async (t) => {
   const disk = smallDisk('256k');
   if (!disk) return t.skip('mount failed');
   t.after(() => disk.unmount());
@@ -78,7 +84,10 @@ test('in-process logger on a full disk: it pauses, the host keeps answering, not
   });
   const quiet = makeService(join(dir, 'quiet'), { run: '#!/bin/sh\nexec sleep 1000\n' });
   const host = startDetached(bin('runsvdir'), [dir]);
-  await waitFor(() => host.output.stderr.includes(`svlogd: pausing: unable to write to current: ${logdir}: out of disk space\n`), { what: 'pausing', timeout: 15000 });
+  await waitFor(() => host.output.stderr.includes(`svlogd: pausing: unable to write to current: ${logdir}: out of disk space\n`), {
+    what: 'pausing',
+    timeout: 15000,
+  });
   assert.equal(Number(readText(join(svc, 'log/supervise/pid'))), host.pid, 'the logger runs in-process');
   // the logger waits for space; the supervisors sharing its event loop do not
   const pid = await running(quiet);
@@ -91,23 +100,35 @@ test('in-process logger on a full disk: it pauses, the host keeps answering, not
   assert.notEqual(supervisedPid(quiet), pid);
   rmSync(join(disk.mnt, 'filler'));
   const all = () => {
-    const files = [...readdirSync(logdir).filter((f) => f.startsWith('@')).sort(), 'current'];
-    return files.map((f) => readText(join(logdir, f)) ?? '').join('').split('\n').slice(0, -1);
+    const files = [
+      ...readdirSync(logdir)
+        .filter((f) => f.startsWith('@'))
+        .sort(),
+      'current',
+    ];
+    return files
+      .map((f) => readText(join(logdir, f)) ?? '')
+      .join('')
+      .split('\n')
+      .slice(0, -1);
   };
   await waitFor(() => all().length >= 15000, { what: 'every line written', timeout: 15000 });
-  all().forEach((l, i) => assert.equal(l, `line ${i + 1}`));
+  for (const [i, l] of all().entries()) assert.equal(l, `line ${i + 1}`);
   process.kill(host.pid, 'SIGTERM');
   assert.equal((await host.exited).code, 0);
 });
 
-test('EMFILE in the host: services that fit run, the others wait with a message, sv still works, freed descriptors let them start', { timeout: 60000 }, async () => {
+test('EMFILE in the host: services that fit run, the others wait with a message, sv still works, freed descriptors let them start', {
+  timeout: 60000,
+}, async () => {
   const dir = join(scratch('runit-ts-'), 'service');
   const names = Array.from({ length: 30 }, (_, i) => `s${String(i + 1).padStart(2, '0')}`);
   for (const name of names) makeService(join(dir, name), { run: '#!/bin/sh\nexec sleep 1000\n' });
   // runsvdir raises its soft limit to the hard one: lower the hard limit
   const host = startDetached('sh', ['-c', `ulimit -n 128 && exec "$0" "$@"`, bin('runsvdir'), dir]);
   const up = () => names.filter((n) => stat(join(dir, n)) === 'run\n' && processExists(supervisedPid(join(dir, n))));
-  const waiting = () => names.filter((n) => host.output.stderr.includes(`runsv ${n}: warning: waiting for file descriptors: process cannot open more files (limit 128)\n`));
+  const waiting = () =>
+    names.filter((n) => host.output.stderr.includes(`runsv ${n}: warning: waiting for file descriptors: process cannot open more files (limit 128)\n`));
   await waitFor(() => up().length + waiting().length === names.length, { what: 'every service running or waiting', timeout: 15000 });
   const fit = up();
   assert.ok(fit.length >= 5 && fit.length < names.length, `${fit.length} services fit`);
@@ -143,7 +164,10 @@ test('EMFILE in the host: services that fit run, the others wait with a message,
 // RLIMIT_NPROC counts every process of a user: a uid nothing else uses.
 const NPROC_UID = 61234;
 
-test('fork failing (RLIMIT_NPROC): runit\'s warning, no ./finish for what never ran, a retry, the host stays up', { skip: !isRoot && 'needs root (setpriv)', timeout: 120000 }, async () => {
+test("fork failing (RLIMIT_NPROC): runit's warning, no ./finish for what never ran, a retry, the host stays up", {
+  skip: !isRoot && 'needs root (setpriv)',
+  timeout: 120000,
+}, async () => {
   const base = scratch('runit-ts-nproc-');
   const dir = join(base, 'service');
   const names = Array.from({ length: 20 }, (_, i) => `s${String(i + 1).padStart(2, '0')}`);
@@ -190,7 +214,7 @@ test('fork failing (RLIMIT_NPROC): runit\'s warning, no ./finish for what never 
   assert.equal((await host.exited).code, 0);
 });
 
-test('corrupt or truncated supervise/ files: sv gives runit\'s messages, runsv ignores them and rewrites them', async () => {
+test("corrupt or truncated supervise/ files: sv gives runit's messages, runsv ignores them and rewrites them", async () => {
   const svc = makeService(join(scratch('runit-ts-'), 'svc'), { run: '#!/bin/sh\nexec sleep 1000\n' });
   // before runsv starts: garbage where a dead supervisor's records would be
   mkdirSync(join(svc, 'supervise'), { mode: 0o700 });
@@ -291,7 +315,7 @@ function assertConsistent(svc, marker, when = '') {
   }
 }
 
-test('random bytes from many writers on runsv\'s control FIFOs: runsv stays up and consistent, then obeys sv', { timeout: 60000 }, async () => {
+test("random bytes from many writers on runsv's control FIFOs: runsv stays up and consistent, then obeys sv", { timeout: 60000 }, async () => {
   const base = scratch('runit-ts-');
   const marker = `marker-${process.pid}-noise`;
   const svc = makeService(join(base, 'svc'), {
@@ -312,9 +336,19 @@ test('random bytes from many writers on runsv\'s control FIFOs: runsv stays up a
   ]);
   await drained(svc);
   // once its last children are reaped it agrees with itself
-  await waitFor(() => (assertConsistent(svc, marker), true), { what: 'consistent' });
+  await waitFor(
+    () => {
+      assertConsistent(svc, marker);
+      return true;
+    },
+    { what: 'consistent' },
+  );
   assert.ok(processExists(runsv.pid), 'runsv still runs');
-  for (const [cmd, state] of [['up', 'run'], ['down', 'down'], ['up', 'run']]) {
+  for (const [cmd, state] of [
+    ['up', 'run'],
+    ['down', 'down'],
+    ['up', 'run'],
+  ]) {
     const r = run(bin('sv'), ['-w', '5', cmd, svc]);
     assert.equal(r.code, 0, `${cmd}: ${r.stdout}`);
     assert.match(r.stdout, new RegExp(`^ok: ${state}: `));
@@ -326,7 +360,7 @@ test('random bytes from many writers on runsv\'s control FIFOs: runsv stays up a
   assert.doesNotMatch(runsv.output.stderr, /internal error/);
 });
 
-test('random bytes, x included, on every FIFO of runsvdir\'s services: the host stays up and every service obeys sv', { timeout: 60000 }, async () => {
+test("random bytes, x included, on every FIFO of runsvdir's services: the host stays up and every service obeys sv", { timeout: 60000 }, async () => {
   const base = scratch('runit-ts-');
   const dir = join(base, 'service');
   const svcs = ['a', 'b', 'c'].map((name) =>
@@ -341,7 +375,12 @@ test('random bytes, x included, on every FIFO of runsvdir\'s services: the host 
   const host = startDetached(bin('runsvdir'), [dir]);
   for (const svc of svcs) await running(svc);
   const letters = 'udotpckhaiq1x';
-  await Promise.all(svcs.flatMap((svc) => [flood(base, join(svc, 'supervise/control'), noise(4, 4000, letters, '2')), flood(base, join(svc, 'log/supervise/control'), noise(2, 2000, letters, '2'))]));
+  await Promise.all(
+    svcs.flatMap((svc) => [
+      flood(base, join(svc, 'supervise/control'), noise(4, 4000, letters, '2')),
+      flood(base, join(svc, 'log/supervise/control'), noise(2, 2000, letters, '2')),
+    ]),
+  );
   assert.ok(processExists(host.pid), 'runsvdir still runs');
   // a supervisor that took an x ended (and dropped the rest); runsvdir starts it again within a second
   for (const svc of svcs) {
@@ -349,7 +388,11 @@ test('random bytes, x included, on every FIFO of runsvdir\'s services: the host 
     await drained(svc);
   }
   for (const [i, svc] of svcs.entries()) {
-    for (const [cmd, state] of [['up', 'run'], ['down', 'down'], ['up', 'run']]) {
+    for (const [cmd, state] of [
+      ['up', 'run'],
+      ['down', 'down'],
+      ['up', 'run'],
+    ]) {
       const r = run(bin('sv'), ['-w', '5', cmd, svc]);
       assert.equal(r.code, 0, `${cmd}: ${r.stdout}`);
       assert.match(r.stdout, new RegExp(`^ok: ${state}: `));
@@ -367,7 +410,9 @@ test('random bytes, x included, on every FIFO of runsvdir\'s services: the host 
 // a blocked loop shows at once) and keeps the suite fast on a 2-core CI.
 const LOOP_SECONDS = 20;
 
-test(`20 services exiting at once in a loop for ${LOOP_SECONDS} s: restarts stay throttled to one a second, sv answers as usual`, { timeout: 90000 }, async () => {
+test(`20 services exiting at once in a loop for ${LOOP_SECONDS} s: restarts stay throttled to one a second, sv answers as usual`, {
+  timeout: 90000,
+}, async () => {
   const dir = join(scratch('runit-ts-'), 'service');
   const crashers = Array.from({ length: 20 }, (_, i) => makeService(join(dir, `crash${i}`), { run: '#!/bin/sh\ndate +%s%N >> starts\nexit 0\n' }));
   const healthy = makeService(join(dir, 'healthy'), { run: '#!/bin/sh\nexec sleep 1000\n' });
@@ -412,7 +457,7 @@ test(`20 services exiting at once in a loop for ${LOOP_SECONDS} s: restarts stay
 const BIG_LINES = 10737418;
 const LINE = '0'.repeat(99);
 
-test('1 GiB through an in-process logger: every byte arrives in order, runsvdir\'s memory stays bounded', { timeout: 180000 }, async () => {
+test("1 GiB through an in-process logger: every byte arrives in order, runsvdir's memory stays bounded", { timeout: 180000 }, async () => {
   const base = scratch('runit-ts-big-');
   const dir = join(base, 'service');
   const svc = makeService(join(dir, 'big'), {
@@ -424,7 +469,10 @@ test('1 GiB through an in-process logger: every byte arrives in order, runsvdir\
   const t0 = Date.now();
   const host = startDetached(bin('runsvdir'), [dir]);
   const total = BIG_LINES * 100;
-  const written = () => readdirSync(logdir).filter((f) => f === 'current' || f.startsWith('@')).reduce((n, f) => n + statSync(join(logdir, f)).size, 0);
+  const written = () =>
+    readdirSync(logdir)
+      .filter((f) => f === 'current' || f.startsWith('@'))
+      .reduce((n, f) => n + statSync(join(logdir, f)).size, 0);
   await waitFor(() => written() >= total, { what: 'a gigabyte logged', timeout: 150000, interval: 200 });
   const seconds = (Date.now() - t0) / 1000;
   const peak = Number(/VmHWM:\s+(\d+) kB/.exec(readText(`/proc/${host.pid}/status`))[1]) * 1024;
@@ -433,7 +481,12 @@ test('1 GiB through an in-process logger: every byte arrives in order, runsvdir\
   assert.equal(written(), total, 'nothing more, nothing less');
   let count = 0;
   const expected = Buffer.from(`${LINE}\n`);
-  for (const f of [...readdirSync(logdir).filter((f) => f.startsWith('@')).sort(), 'current']) {
+  for (const f of [
+    ...readdirSync(logdir)
+      .filter((f) => f.startsWith('@'))
+      .sort(),
+    'current',
+  ]) {
     const data = readFileSync(join(logdir, f));
     assert.equal(data.length % 100, 0, `${f}: whole lines only`);
     for (let off = 0; off < data.length; off += 100) {
@@ -443,5 +496,7 @@ test('1 GiB through an in-process logger: every byte arrives in order, runsvdir\
   }
   assert.equal(count, BIG_LINES);
   assert.ok(peak < 200 * 1024 * 1024, `runsvdir peaked at ${(peak / 1048576).toFixed(0)} MB`);
-  console.log(`# 1 GiB through the in-process logger: ${seconds.toFixed(1)} s (${(total / 1048576 / seconds).toFixed(0)} MiB/s), runsvdir peak RSS ${(peak / 1048576).toFixed(0)} MiB`);
+  console.log(
+    `# 1 GiB through the in-process logger: ${seconds.toFixed(1)} s (${(total / 1048576 / seconds).toFixed(0)} MiB/s), runsvdir peak RSS ${(peak / 1048576).toFixed(0)} MiB`,
+  );
 });

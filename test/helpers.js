@@ -188,7 +188,11 @@ export function readShellProbe(dir) {
   };
   return {
     fdFlags,
-    fds: readText(join(dir, 'fds')).trim().split('\n').map(Number).sort((a, b) => a - b),
+    fds: readText(join(dir, 'fds'))
+      .trim()
+      .split('\n')
+      .map(Number)
+      .sort((a, b) => a - b),
     environ: nulList('environ'),
     argv: nulList('cmdline'),
     cwd: readText(join(dir, 'cwd')).trim(),
@@ -269,7 +273,14 @@ export function procStat(pid) {
   if (!text) return undefined;
   const close = text.lastIndexOf(')');
   const fields = text.slice(close + 2).split(' ');
-  return { pid: Number(pid), comm: text.slice(text.indexOf('(') + 1, close), state: fields[0], ppid: Number(fields[1]), pgrp: Number(fields[2]), session: Number(fields[3]) };
+  return {
+    pid: Number(pid),
+    comm: text.slice(text.indexOf('(') + 1, close),
+    state: fields[0],
+    ppid: Number(fields[1]),
+    pgrp: Number(fields[2]),
+    session: Number(fields[3]),
+  };
 }
 
 /** Every process whose parent is `ppid` (zombies included). */

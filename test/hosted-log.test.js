@@ -45,8 +45,13 @@ function logService(dir, { optOut = false, logRun = '#!/bin/sh\nexec svlogd -tt 
 
 /** Every line logged in `logdir`, oldest first, timestamps removed. */
 function logged(logdir) {
-  const files = readdirSync(logdir).filter((f) => f.startsWith('@')).sort();
-  return [...files, 'current'].map((f) => readFileSync(join(logdir, f), 'utf8')).join('').replace(/^\S+ /gm, '');
+  const files = readdirSync(logdir)
+    .filter((f) => f.startsWith('@'))
+    .sort();
+  return [...files, 'current']
+    .map((f) => readFileSync(join(logdir, f), 'utf8'))
+    .join('')
+    .replace(/^\S+ /gm, '');
 }
 
 test('a canonical logger runs in-process and writes what a separate svlogd writes', async () => {
@@ -73,7 +78,9 @@ test('the in-process logger answers sv: status, alarm, term, down, up', async ()
   const dir = join(tempDir(), 'service');
   const svc = logService(join(dir, 'a'));
   const runsvdir = startDetached(bin('runsvdir'), [dir]);
-  await waitFor(() => logPid(svc) === runsvdir.pid && readText(join(svc, 'log/main/current'))?.includes('line 3000'), { what: 'hosted logger done with input' });
+  await waitFor(() => logPid(svc) === runsvdir.pid && readText(join(svc, 'log/main/current'))?.includes('line 3000'), {
+    what: 'hosted logger done with input',
+  });
   const status = run(bin('sv'), ['status', svc]);
   assert.match(status.stdout, new RegExp(`; run: log: \\(pid ${runsvdir.pid}\\) \\d+s\\n$`));
   const before = readdirSync(join(svc, 'log/main')).filter((f) => f.startsWith('@')).length;

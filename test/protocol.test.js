@@ -64,10 +64,13 @@ test('decodes the status Debian runsv writes', async () => {
   startDetached(debian('runsv'), [dir]);
   const pid = await waitFor(() => Number(readText(join(dir, 'supervise/pid')) || 0), { what: 'pid' });
   // runsv writes supervise/pid before supervise/status: wait for the status record too
-  const s = await waitFor(() => {
-    const status = decodeStatus(readFileSync(join(dir, 'supervise/status')));
-    return status.pid === pid && status;
-  }, { what: 'status naming the pid' });
+  const s = await waitFor(
+    () => {
+      const status = decodeStatus(readFileSync(join(dir, 'supervise/status')));
+      return status.pid === pid && status;
+    },
+    { what: 'status naming the pid' },
+  );
   assert.equal(s.state, State.Run);
   assert.equal(s.wantUp, true);
   assert.ok(Math.abs(Number(s.time.sec - TAI_OFFSET) - Date.now() / 1000) < 5);
@@ -87,7 +90,8 @@ test('Debian sv reads the status we encode', () => {
   const control = openSync(join(dir, 'supervise/control'), constants.O_RDWR | constants.O_NONBLOCK);
   try {
     const now = BigInt(Math.floor(Date.now() / 1000));
-    const record = (fields) => writeFileSync(join(dir, 'supervise/status'), encodeStatus({ time: { sec: TAI_OFFSET + now - 12n, nsec: 0 }, paused: false, gotTerm: false, ...fields }));
+    const record = (fields) =>
+      writeFileSync(join(dir, 'supervise/status'), encodeStatus({ time: { sec: TAI_OFFSET + now - 12n, nsec: 0 }, paused: false, gotTerm: false, ...fields }));
     const sv = () => run(debian('sv'), ['status', dir]).stdout.replace(/ 1[23]s/, ' 12s');
     record({ pid: 4242, wantUp: false, gotTerm: true, paused: true, state: State.Run });
     assert.equal(sv(), `run: ${dir}: (pid 4242) 12s, paused, want down, got TERM\n`);

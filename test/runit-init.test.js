@@ -22,7 +22,13 @@ function stages(base, scripts) {
 const stageLines = (dir, ...names) => names.flatMap((n) => [`- runit: enter stage: ${dir}/${n}`, `- runit: leave stage: ${dir}/${n}`]);
 
 test("usage and -V as Debian's runit-init (exit 0)", () => {
-  const normalize = (r, prog) => ({ ...r, stderr: r.stderr.split(prog).join('PROG').replace(/^\$Id: .* \$$/m, '$Id: X $') });
+  const normalize = (r, prog) => ({
+    ...r,
+    stderr: r.stderr
+      .split(prog)
+      .join('PROG')
+      .replace(/^\$Id: .* \$$/m, '$Id: X $'),
+  });
   for (const args of [[], ['x'], [''], ['-V'], ['-x'], ['1']]) {
     const ours = normalize(run(bin('runit-init'), args), bin('runit-init'));
     const theirs = normalize(run(DEBIAN, args), DEBIAN);

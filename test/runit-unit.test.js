@@ -25,7 +25,7 @@ class FakeSystem {
     this.others = 0;
     this.exitCode = undefined;
   }
-  start(path, program, onExit) {
+  start(path, _program, onExit) {
     const pid = this.nextPid++;
     this.running.set(pid, { path, onExit });
     this.calls.push(['start', path]);
@@ -134,7 +134,10 @@ test('host: without the reboot file, power off, and 2 s later halt; DIR/nosync s
   sys.modes.set(path('nosync'), 0o644);
   for (const n of [1, 2, 3]) sys.end(path(n));
   assert.deepEqual(sys.lines.slice(-2), ['- runit: sending KILL signal to all processes...', '- runit: power off...']);
-  assert.deepEqual(sys.calls.slice(3), [['killAll', 9], ['reboot', RB.POWER_OFF]]);
+  assert.deepEqual(sys.calls.slice(3), [
+    ['killAll', 9],
+    ['reboot', RB.POWER_OFF],
+  ]);
   sys.advance(HALT_AFTER_POWEROFF_MS);
   assert.equal(sys.lines.at(-1), '- runit: system halt.');
   assert.deepEqual(sys.calls.at(-1), ['reboot', RB.HALT_SYSTEM]);
@@ -150,7 +153,11 @@ test('system mode (RUNIT_CONTAINER=0 in a namespace): exit 6 for reboot, 0 for h
   for (const n of [1, 2, 3]) b.sys.end(b.path(n));
   assert.equal(b.sys.exitCode, 0);
   assert.equal(b.sys.lines.at(-1), '- runit: power off...');
-  for (const s of [a, b]) assert.deepEqual(s.sys.calls.filter((c) => c[0] === 'reboot' || c[0] === 'sync'), []);
+  for (const s of [a, b])
+    assert.deepEqual(
+      s.sys.calls.filter((c) => c[0] === 'reboot' || c[0] === 'sync'),
+      [],
+    );
 });
 
 test('host: signals outside stage 2 are dropped with a warning; CONT without the stop file does nothing', () => {
@@ -163,7 +170,10 @@ test('host: signals outside stage 2 are dropped with a warning; CONT without the
   runner.signal('INT'); // no ctrlaltdel
   runner.signal('TERM'); // not a signal runit acts on
   assert.equal(sys.lines.length, before);
-  assert.deepEqual(sys.calls.filter((c) => c[0] === 'kill'), []);
+  assert.deepEqual(
+    sys.calls.filter((c) => c[0] === 'kill'),
+    [],
+  );
 });
 
 test('host: CONT with the stop file: TERM to stage 2, KILL after 5 s if it is still there, then stage 3', () => {
@@ -171,7 +181,10 @@ test('host: CONT with the stop file: TERM to stage 2, KILL after 5 s if it is st
   sys.modes.set(path('stopit'), 0o100);
   const pid = sys.pidOf(path(2));
   runner.signal('CONT');
-  assert.deepEqual(sys.calls, [['chmod', path('stopit'), 0], ['kill', pid, 15]]);
+  assert.deepEqual(sys.calls, [
+    ['chmod', path('stopit'), 0],
+    ['kill', pid, 15],
+  ]);
   sys.advance(STAGE2_STOP_MS - 1);
   assert.equal(sys.calls.length, 2);
   sys.advance(1);
@@ -203,7 +216,11 @@ test('host: stage 2 exiting 111 is killed (process group) and restarted after 5 
   sys.advance(STAGE2_RESTART_MS);
   const again = sys.pidOf(path(2));
   assert.deepEqual(sys.lines.slice(2), ['- runit: warning: restarting.', `- runit: enter stage: ${path(2)}`]);
-  assert.deepEqual(sys.calls.slice(1), [['start', path(2)], ['chmod', path('stopit'), 0], ['kill', again, 15]]);
+  assert.deepEqual(sys.calls.slice(1), [
+    ['start', path(2)],
+    ['chmod', path('stopit'), 0],
+    ['kill', again, 15],
+  ]);
 });
 
 test('host: ctrlaltdel runs to its end; stage 2 ending meanwhile is handled after it', () => {
@@ -233,7 +250,10 @@ test('container: TERM and CONT to stage 2 only; the grace period ends in KILL to
   const pid = sys.pidOf(path(2));
   runner.signal('TERM');
   runner.signal('TERM'); // once is enough
-  assert.deepEqual(sys.calls, [['kill', pid, 15], ['kill', pid, 18]]);
+  assert.deepEqual(sys.calls, [
+    ['kill', pid, 15],
+    ['kill', pid, 18],
+  ]);
   sys.advance(2999);
   assert.equal(sys.calls.length, 2);
   sys.advance(1);
@@ -250,7 +270,11 @@ test('container: leftovers after stage 3 get TERM; exit 0 once the last is gone'
   sys.end(path(2));
   sys.others = 1;
   sys.end(path(3));
-  assert.deepEqual(sys.calls.slice(-3), [['killAll', 0], ['killAll', 15], ['killAll', 18]]);
+  assert.deepEqual(sys.calls.slice(-3), [
+    ['killAll', 0],
+    ['killAll', 15],
+    ['killAll', 18],
+  ]);
   assert.equal(sys.lines.at(-1), '- runit: sending TERM signal to all processes...');
   assert.equal(sys.exitCode, undefined);
   runner.reaped();

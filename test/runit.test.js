@@ -31,8 +31,7 @@ function stageLines(dir, ...names) {
 const lines = (text) => text.split('\n').filter(Boolean);
 
 /** Record `name`, the stage's pid, ppid, pgrp, session and ignored signals. */
-const record = (t, name) =>
-  `set -- $(sed 's/^.*) //' /proc/$$/stat)\necho "${name} $$ $2 $3 $4 $(sed -n 's/^SigIgn:\\t//p' /proc/$$/status)" >> ${t}/order`;
+const record = (t, name) => `set -- $(sed 's/^.*) //' /proc/$$/stat)\necho "${name} $$ $2 $3 $4 $(sed -n 's/^SigIgn:\\t//p' /proc/$$/status)" >> ${t}/order`;
 
 test('stages 1, 2, 3 run in order: stage 1 in runit session, 2 and 3 in their own, SIGCONT ignored', async () => {
   const t = tempDir();
@@ -151,7 +150,10 @@ test('a stage 2 that crashes is restarted too', async () => {
   const runit = startRunit(dir);
   assert.deepEqual(await runit.exited, { code: 0, signal: null });
   assert.equal(readText(join(t, 'runs')), 'x\nx\n');
-  assert.match(runit.output.stderr, new RegExp(`warning: child crashed: ${dir}/2\n- runit: warning: killing all processes in stage 2...\n- runit: warning: restarting.\n`));
+  assert.match(
+    runit.output.stderr,
+    new RegExp(`warning: child crashed: ${dir}/2\n- runit: warning: killing all processes in stage 2...\n- runit: warning: restarting.\n`),
+  );
 });
 
 test('exit status: a clean stop is 0 (leftovers ending on TERM); a stop that needs the grace-period KILL is 2', async () => {

@@ -18,7 +18,10 @@ const SERVICE = {
 async function pair(files) {
   const base = tempDir();
   const dirs = {};
-  for (const [name, runsv] of [['theirs', debian('runsv')], ['ours', bin('runsv')]]) {
+  for (const [name, runsv] of [
+    ['theirs', debian('runsv')],
+    ['ours', bin('runsv')],
+  ]) {
     const dir = makeService(join(base, name, 'svc'), files);
     startDetached(runsv, [dir], { cwd: join(base, name) });
     await waitFor(() => existsSync(join(dir, 'supervise/ok')) && existsSync(join(dir, 'log/supervise/ok')), { what: `${name} ready` });

@@ -2,7 +2,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { statSync, readFileSync, writeFileSync, mkdirSync, symlinkSync, openSync, closeSync, writeSync, constants, existsSync, rmSync } from 'node:fs';
+import { statSync, readFileSync, writeFileSync, symlinkSync, openSync, closeSync, writeSync, constants, existsSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { bin, debian, tempDir, makeService, startDetached, stopAll, waitFor, run, readText, supervisedPid, processExists, removeDir } from './helpers.js';
 import { decodeStatus } from '../dist/protocol/status.js';
@@ -36,10 +36,13 @@ async function supervise(files, { runsv = bin('runsv') } = {}) {
 }
 
 async function runningPid(dir, notPid = 0) {
-  return waitFor(() => {
-    const pid = supervisedPid(dir);
-    return pid && pid !== notPid && stat(dir) === 'run\n' && pid;
-  }, { what: `service running in ${dir}` });
+  return waitFor(
+    () => {
+      const pid = supervisedPid(dir);
+      return pid && pid !== notPid && stat(dir) === 'run\n' && pid;
+    },
+    { what: `service running in ${dir}` },
+  );
 }
 
 test('starts ./run and publishes supervise/ with runit modes and bytes', async () => {
@@ -222,7 +225,7 @@ test('the restart throttle is a timer: control letters are answered while it run
   assert.equal(lines(join(dir, 'runs')).length, count);
 });
 
-test('a missing ./run (and log/run) gives runit\'s message and is retried each second', async () => {
+test("a missing ./run (and log/run) gives runit's message and is retried each second", async () => {
   const { dir, child } = await supervise({ 'log/.keep': '' });
   const count = (re) => (child.output.stderr.match(re) ?? []).length;
   await waitFor(() => count(/fatal: unable to start \.\/run: file does not exist\n/g) >= 2, { timeout: 4000, what: 'two messages' });
@@ -323,7 +326,7 @@ while [ -z "$stop" ]; do m=$((n+1)); echo "line $m" 2>/dev/null || continue; n=$
   const got = lines(join(dir, 'log/out'));
   assert.ok(last > 20);
   assert.equal(got.length, last);
-  got.forEach((line, i) => assert.equal(line, `line ${i + 1}`));
+  for (const [i, line] of got.entries()) assert.equal(line, `line ${i + 1}`);
 });
 
 test('interop: Debian sv controls a service under runit-ts runsv', async () => {

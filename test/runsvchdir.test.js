@@ -44,20 +44,39 @@ const cases = [
   { name: 'a name starting with a dot', args: ['.hidden'], expect: { code: 111, stderr: 'PROG: fatal: .hidden: must not start with a dot.\n' } },
   { name: 'a missing directory', args: ['missing'], expect: { code: 111, stderr: 'PROG: fatal: missing: file does not exist\n' } },
   { name: 'an option-like name is a name', args: ['-x'], expect: { code: 111, stderr: 'PROG: fatal: -x: file does not exist\n' } },
-  { name: 'not a directory (no separator, as runit)', args: ['plain'], setup: `${STANDARD} && touch plain`, expect: { code: 111, stderr: 'PROG: fatal: plainnot a directory.\n' } },
+  {
+    name: 'not a directory (no separator, as runit)',
+    args: ['plain'],
+    setup: `${STANDARD} && touch plain`,
+    expect: { code: 111, stderr: 'PROG: fatal: plainnot a directory.\n' },
+  },
   { name: 'already current', args: ['default'], expect: { code: 0, stdout: 'runsvchdir: default: current.\n', stderr: '' } },
   {
     name: 'switch: current -> the name as given, previous -> the old target',
     args: ['single'],
-    expect: { code: 0, stdout: 'runsvchdir: single: now current.\n', stderr: '', tree: 'current -> single\ndefault/\nother/\nprevious -> /etc/runit/runsvdir/default\nsingle/\n' },
+    expect: {
+      code: 0,
+      stdout: 'runsvchdir: single: now current.\n',
+      stderr: '',
+      tree: 'current -> single\ndefault/\nother/\nprevious -> /etc/runit/runsvdir/default\nsingle/\n',
+    },
   },
   {
     name: 'an absolute path; stale current.new and previous are replaced',
     args: ['/etc/runit/runsvdir/other'],
     setup: `${STANDARD} && ln -s nowhere current.new && ln -s single previous`,
-    expect: { code: 0, stdout: 'runsvchdir: /etc/runit/runsvdir/other: now current.\n', tree: 'current -> /etc/runit/runsvdir/other\ndefault/\nother/\nprevious -> /etc/runit/runsvdir/default\nsingle/\n' },
+    expect: {
+      code: 0,
+      stdout: 'runsvchdir: /etc/runit/runsvdir/other: now current.\n',
+      tree: 'current -> /etc/runit/runsvdir/other\ndefault/\nother/\nprevious -> /etc/runit/runsvdir/default\nsingle/\n',
+    },
   },
-  { name: 'no current', args: ['single'], setup: 'mkdir default single', expect: { code: 111, stderr: 'PROG: fatal: unable to stat: current: file does not exist\n' } },
+  {
+    name: 'no current',
+    args: ['single'],
+    setup: 'mkdir default single',
+    expect: { code: 111, stderr: 'PROG: fatal: unable to stat: current: file does not exist\n' },
+  },
   {
     name: 'previous cannot be removed',
     args: ['single'],

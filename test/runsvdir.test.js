@@ -22,7 +22,9 @@ async function running(serviceDir, what = serviceDir) {
 
 /** Field 6 of /proc/PID/stat: the session id. */
 function sessionOf(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
   return Number(fields[3]);
 }
 
@@ -40,7 +42,9 @@ test('picks up services, follows symlinks, skips dot-dirs and plain files, warns
   const a = await running(join(dir, 'a'));
   await running(join(base, 'elsewhere'), 'symlinked service');
   assert.ok(processExists(a));
-  await waitFor(() => runsvdir.output.stderr.includes(`runsvdir ${dir}: warning: unable to stat dangling: file does not exist\n`), { what: 'dangling warning' });
+  await waitFor(() => runsvdir.output.stderr.includes(`runsvdir ${dir}: warning: unable to stat dangling: file does not exist\n`), {
+    what: 'dangling warning',
+  });
   assert.equal(existsSync(join(dir, '.hidden/supervise')), false);
   assert.doesNotMatch(runsvdir.output.stderr, /plain/);
 });
@@ -63,7 +67,7 @@ test('a removed service is stopped; a renamed one keeps running', async () => {
   assert.ok(processExists(b));
 });
 
-test('-P puts each service in its own session; without it services share runsvdir\'s', async () => {
+test("-P puts each service in its own session; without it services share runsvdir's", async () => {
   for (const withP of [true, false]) {
     const dir = join(tempDir(), 'service');
     makeService(join(dir, 'a'), SLEEPER);
@@ -151,7 +155,10 @@ test('a faulty service is reported by name and never stops the others', async ()
 
 test('services get the NOFILE limit runsvdir was started with; runsvdir raises its own', async () => {
   const dir = join(tempDir(), 'service');
-  makeService(join(dir, 'probe'), { run: '#!/bin/sh\ngrep "open files" /proc/self/limits > limits\nexec sleep 1000\n', 'log/run': '#!/bin/sh\ngrep "open files" /proc/self/limits > limits\nexec cat\n' });
+  makeService(join(dir, 'probe'), {
+    run: '#!/bin/sh\ngrep "open files" /proc/self/limits > limits\nexec sleep 1000\n',
+    'log/run': '#!/bin/sh\ngrep "open files" /proc/self/limits > limits\nexec cat\n',
+  });
   const hard = Number(run('/bin/sh', ['-c', 'ulimit -Hn']).stdout.trim());
   const soft = Math.min(hard, 1000) - 11;
   const runsvdir = startDetached('/bin/sh', ['-c', `ulimit -Sn ${soft} && exec "$0" "$1"`, bin('runsvdir'), dir]);
@@ -179,8 +186,14 @@ test('--isolate runs one runsv process per service and restarts a killed one', a
   const [runsvOfA] = runsvChildren().find(([, argv]) => argv.at(-1) === 'a');
   process.kill(runsvOfA, 'SIGTERM');
   // runsv exits after stopping a; runsvdir starts a new runsv which starts a again
-  await waitFor(() => supervisedPid(join(dir, 'a')) && supervisedPid(join(dir, 'a')) !== a && stat(join(dir, 'a')) === 'run\n', { timeout: 15000, what: 'a restarted under a new runsv' });
-  assert.ok(runsvChildren().some(([pid, argv]) => pid !== runsvOfA && argv.at(-1) === 'a'), 'a new runsv for a');
+  await waitFor(() => supervisedPid(join(dir, 'a')) && supervisedPid(join(dir, 'a')) !== a && stat(join(dir, 'a')) === 'run\n', {
+    timeout: 15000,
+    what: 'a restarted under a new runsv',
+  });
+  assert.ok(
+    runsvChildren().some(([pid, argv]) => pid !== runsvOfA && argv.at(-1) === 'a'),
+    'a new runsv for a',
+  );
 });
 
 test('200 services: all up, controllable by Debian sv and by ours', async () => {

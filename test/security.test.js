@@ -7,7 +7,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, readFileSync, readdirSync, statSync, lstatSync, chmodSync, chownSync, existsSync, symlinkSync, readlinkSync, renameSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, readdirSync, statSync, lstatSync, chmodSync, chownSync, existsSync, symlinkSync, readlinkSync } from 'node:fs';
 import { decodeStatus } from '../dist/protocol/status.js';
 import { bin, debian, tempDir, makeService, startDetached, stopAll, waitFor, run, readText, supervisedPid, processExists, removeDir } from './helpers.js';
 
@@ -31,11 +31,14 @@ const mode = (path) => lstatSync(path).mode;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function running(dir) {
-  return waitFor(() => {
-    const pid = supervisedPid(dir);
-    // pid, stat and status are renamed into place one after the other: all three
-    return pid && stat(dir) === 'run\n' && decodeStatus(readFileSync(join(dir, 'supervise/status')))?.pid === pid && processExists(pid) && pid;
-  }, { what: `service running in ${dir}` });
+  return waitFor(
+    () => {
+      const pid = supervisedPid(dir);
+      // pid, stat and status are renamed into place one after the other: all three
+      return pid && stat(dir) === 'run\n' && decodeStatus(readFileSync(join(dir, 'supervise/status')))?.pid === pid && processExists(pid) && pid;
+    },
+    { what: `service running in ${dir}` },
+  );
 }
 
 /** Modes of runit's supervise/ files: directory 0700, FIFOs 0600, lock 0600, records 0644. */
@@ -79,7 +82,9 @@ test('supervise/ is 0700 and its FIFOs 0600, under runsv and runsvdir, for the s
   }
 });
 
-test('a non-root user can neither control a root service nor read its status, through sv or the FIFOs', { skip: !isRoot && 'needs root (setpriv)' }, async () => {
+test('a non-root user can neither control a root service nor read its status, through sv or the FIFOs', {
+  skip: !isRoot && 'needs root (setpriv)',
+}, async () => {
   const base = scratch();
   const dir = join(base, 'service');
   const svc = makeService(join(dir, 'a'), LOG_SERVICE);
@@ -119,8 +124,18 @@ test('a non-root user can neither control a root service nor read its status, th
 // privileges cannot be regained"; here the capability sets and the
 // personalities.
 test('chpst -u and setuidgid leave no capability and no root id behind', { skip: !isRoot && 'needs root' }, () => {
-  const fields = (text) => Object.fromEntries(text.split('\n').filter((l) => /^(Uid|Gid|Groups|Cap\w+):/.test(l)).map((l) => l.split(/:\s*/)));
-  for (const [file, args] of [[bin('chpst'), ['-u', 'nobody']], [bin('setuidgid'), ['nobody']], [bin('chpst'), ['-u', ':65534:65534']]]) {
+  const fields = (text) =>
+    Object.fromEntries(
+      text
+        .split('\n')
+        .filter((l) => /^(Uid|Gid|Groups|Cap\w+):/.test(l))
+        .map((l) => l.split(/:\s*/)),
+    );
+  for (const [file, args] of [
+    [bin('chpst'), ['-u', 'nobody']],
+    [bin('setuidgid'), ['nobody']],
+    [bin('chpst'), ['-u', ':65534:65534']],
+  ]) {
     const r = run(file, [...args, 'cat', '/proc/self/status']);
     assert.equal(r.code, 0, r.stderr);
     const f = fields(r.stdout);
@@ -203,10 +218,12 @@ test('svlogd-nofollow: a `current` swapped for a link while svlogd runs is not f
   assert.equal(readFileSync(join(log, 'current'), 'utf8'), 'two\n');
 });
 
-test('svlogd-nofollow: a planted `lock` creates nothing; planted processor files are neither read nor truncated', { skip: !isRoot && 'needs root' }, async () => {
+test('svlogd-nofollow: a planted `lock` creates nothing; planted processor files are neither read nor truncated', {
+  skip: !isRoot && 'needs root',
+}, async () => {
   let { base, log, secret, target } = plantingGround();
   plant(join(secret, 'created'), join(log, 'lock'));
-  let r = svlogdOnce(bin('svlogd'), base, ['log'], 'hello\n');
+  const r = svlogdOnce(bin('svlogd'), base, ['log'], 'hello\n');
   assert.equal(r.status, 111);
   assert.equal(r.stderr, 'svlogd: warning: unable to lock directory: log: symbolic link loop\nsvlogd: fatal: no functional log directories.\n');
   assert.equal(existsSync(join(secret, 'created')), false);
@@ -274,7 +291,8 @@ test('chpst-envdir-names: a file name with = or a newline cannot set another var
   assert.ok(!ours.entries.some((e) => e.startsWith('FOO') || e.startsWith('INJ') || e.includes('LD_PRELOAD') || e.includes('evil')), ours.entries.join(' | '));
   // with -v each is named
   const verbose = spawnSync(bin('chpst'), ['-v', '-e', dir, 'true'], { encoding: 'latin1' });
-  for (const name of ['FOO=injected', 'PATH=evil', 'NL\nLD_PRELOAD']) assert.ok(verbose.stderr.includes(`chpst: warning: unable to read ${dir}/${name}: invalid variable name\n`), name);
+  for (const name of ['FOO=injected', 'PATH=evil', 'NL\nLD_PRELOAD'])
+    assert.ok(verbose.stderr.includes(`chpst: warning: unable to read ${dir}/${name}: invalid variable name\n`), name);
   // envdir, where an unusable entry is fatal, runs nothing
   const r = spawnSync(bin('envdir'), [dir, 'sh', '-c', 'echo ran'], { encoding: 'latin1' });
   assert.equal(r.status, 111);

@@ -58,7 +58,15 @@ test('services and loggers start with no ignored or blocked signal, only fds 0-2
       assert.equal(lines[0], 'SigBlk:\t0000000000000000', `${name} ${which}`);
       assert.equal(lines[1], 'SigIgn:\t0000000000000000', `${name} ${which}`);
       // fds of the shell: 0-2 and the one it reads its script from
-      assert.deepEqual(lines[2].trim().split(' ').map(Number).filter((fd) => fd < 3), [0, 1, 2], `${name} ${which}`);
+      assert.deepEqual(
+        lines[2]
+          .trim()
+          .split(' ')
+          .map(Number)
+          .filter((fd) => fd < 3),
+        [0, 1, 2],
+        `${name} ${which}`,
+      );
       for (const fd of [0, 1, 2]) {
         const flags = parseInt(/flags:\s*(\d+)/.exec(lines[3 + fd])[1], 8);
         assert.equal(flags & 0o2000000, 0, `${name} ${which}: fd ${fd} close-on-exec`);

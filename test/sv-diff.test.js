@@ -7,19 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync, readFileSync, symlinkSync, rmSync, chmodSync } from 'node:fs';
-import {
-  bin,
-  debian,
-  tempDir,
-  makeService,
-  startDetached,
-  stopAll,
-  waitFor,
-  run,
-  readText,
-  normalizeSv,
-  removeDir,
-} from './helpers.js';
+import { bin, debian, tempDir, makeService, startDetached, stopAll, waitFor, run, readText, normalizeSv, removeDir } from './helpers.js';
 
 after(stopAll);
 
@@ -127,8 +115,19 @@ const settle = (base, stat) =>
 
 test('usage, option errors and usage exit codes', async (t) => {
   const base = roots(t);
-  for (const args of [[], ['status'], ['-x', 'status', 'svc'], ['-w'], ['-vq'], ['bogus', 'svc'], ['rr', 'svc'], ['force-x', 'svc'], ['U', 'svc'], ['', 'svc']]) {
-    const r = (await both(base, args));
+  for (const args of [
+    [],
+    ['status'],
+    ['-x', 'status', 'svc'],
+    ['-w'],
+    ['-vq'],
+    ['bogus', 'svc'],
+    ['rr', 'svc'],
+    ['force-x', 'svc'],
+    ['U', 'svc'],
+    ['', 'svc'],
+  ]) {
+    const r = await both(base, args);
     assert.equal(r.code, 100);
     assert.match(r.stderr, /usage: sv \[-v\] \[-w sec\] command service \.\.\.\n\n$/);
   }
@@ -182,7 +181,7 @@ test('status of crafted status records (states, flags, down file, log, long reco
 test('status trouble: no supervise, no status, bad format, directory, no runsv, log problems', async (t) => {
   const base = roots(t);
   services(base, { run: RUN });
-  let r = (await both(base, ['status', 'svc']));
+  let r = await both(base, ['status', 'svc']);
   assert.deepEqual(r, { code: 1, stdout: 'warning: svc: unable to open supervise/ok: file does not exist\n', stderr: '' });
   craft(base, 'svc', {});
   assert.equal((await both(base, ['status', 'svc'])).stdout, 'warning: svc: unable to open supervise/status: file does not exist\n');
@@ -193,7 +192,7 @@ test('status trouble: no supervise, no status, bad format, directory, no runsv, 
   assert.equal((await both(base, ['status', 'svc'])).stdout, 'warning: svc: unable to read supervise/status: is a directory\n');
   for (const r of ROOTS) rmSync(join(base, r, 'svc/supervise'), { recursive: true });
   craft(base, 'svc', { status: record({ state: 0 }), ok: 'fifo' });
-  r = (await both(base, ['status', 'svc']));
+  r = await both(base, ['status', 'svc']);
   assert.deepEqual(r, { code: 1, stdout: 'fail: svc: runsv not running\n', stderr: '' });
   assert.equal((await both(base, ['exit', 'svc'])).stdout, 'ok: svc: runsv not running\n');
   assert.equal((await both(base, ['-v', 'exit', 'svc'])).code, 0);
@@ -204,7 +203,7 @@ test('status trouble: no supervise, no status, bad format, directory, no runsv, 
   for (const r of ROOTS) rmSync(join(base, r, 'svc/supervise'), { recursive: true });
   craft(base, 'svc', { status: record({ state: 1, pid: 3 }) });
   for (const r of ROOTS) symlinkSync('down', join(base, r, 'svc/down'));
-  r = (await both(base, ['status', 'svc']));
+  r = await both(base, ['status', 'svc']);
   assert.deepEqual(r, { code: 0, stdout: '\n', stderr: 'warning: unable to stat svc/down: symbolic link loop\n' });
   for (const r of ROOTS) rmSync(join(base, r, 'svc/down'));
 
@@ -214,7 +213,7 @@ test('status trouble: no supervise, no status, bad format, directory, no runsv, 
   for (const r of ROOTS) rmSync(join(base, r, 'svc/log'));
   for (const r of ROOTS) mkdirSync(join(base, r, 'svc/log'));
   craft(base, 'svc/log', { status: record({ state: 0 }), ok: 'fifo' });
-  r = (await both(base, ['status', 'svc']));
+  r = await both(base, ['status', 'svc']);
   assert.deepEqual(r, { code: 1, stdout: 'run: svc: (pid N) Ns; fail: svc/log: runsv not running\n', stderr: '' });
   craft(base, 'svc/log', { status: Buffer.alloc(3), ok: 'none' });
 });
@@ -223,9 +222,39 @@ test('command words send the same letters (first-letter rule, want byte, once wi
   const base = roots(t);
   services(base, { run: RUN });
   const words = [
-    'up', 'u', 'down', 'once', 'pause', 'cont', 'hup', 'alarm', 'interrupt', 'quit', '1', '2', 'term', 'kill',
-    'exit', 'e', 'x', 'check', 'checkup', 'try', 'cx', 'status', 'stat', 'start', 'stop', 'shutdown', 'restart', 'reload',
-    'try-restart', 'force-stop', 'force-reload', 'force-restart', 'force-shutdown',
+    'up',
+    'u',
+    'down',
+    'once',
+    'pause',
+    'cont',
+    'hup',
+    'alarm',
+    'interrupt',
+    'quit',
+    '1',
+    '2',
+    'term',
+    'kill',
+    'exit',
+    'e',
+    'x',
+    'check',
+    'checkup',
+    'try',
+    'cx',
+    'status',
+    'stat',
+    'start',
+    'stop',
+    'shutdown',
+    'restart',
+    'reload',
+    'try-restart',
+    'force-stop',
+    'force-reload',
+    'force-restart',
+    'force-shutdown',
   ];
   const compare = async (word) => {
     resetControl(base);
@@ -252,13 +281,13 @@ test('-v with letters that pass at once, -w 0 timeouts, kill on timeout', async 
   for (const word of ['hup', 'alarm', 'interrupt', 'quit', '1', '2', 'cont', 'reload']) {
     assert.match((await both(base, ['-v', word, 'svc'])).stdout, /^ok: run: svc: \(pid N\) Ns\n$/);
   }
-  assert.deepEqual((await both(base, ['-w', '0', 'pause', 'svc'])), { code: 1, stdout: 'timeout: run: svc: (pid N) Ns\n', stderr: '' });
-  assert.deepEqual((await both(base, ['-w0', 'down', 'svc'])), { code: 1, stdout: 'timeout: run: svc: (pid N) Ns\n', stderr: '' });
+  assert.deepEqual(await both(base, ['-w', '0', 'pause', 'svc']), { code: 1, stdout: 'timeout: run: svc: (pid N) Ns\n', stderr: '' });
+  assert.deepEqual(await both(base, ['-w0', 'down', 'svc']), { code: 1, stdout: 'timeout: run: svc: (pid N) Ns\n', stderr: '' });
   assert.equal((await both(base, ['-w0', 'term', 'svc'])).code, 1);
   // SVWAIT that is not a number means 0
   assert.equal((await both(base, ['-v', 'down', 'svc'], { env: { SVWAIT: 'abc' } })).code, 1);
   resetControl(base);
-  assert.deepEqual((await both(base, ['-w', '0', 'force-stop', 'svc'])), { code: 1, stdout: 'kill: run: svc: (pid N) Ns\n', stderr: '' });
+  assert.deepEqual(await both(base, ['-w', '0', 'force-stop', 'svc']), { code: 1, stdout: 'kill: run: svc: (pid N) Ns\n', stderr: '' });
   assert.equal(sent(base, 'our'), sent(base, 'deb'));
   assert.equal(sent(base, 'our'), 'k');
   resetControl(base);
@@ -271,10 +300,10 @@ test('control FIFO trouble: no runsv on control, control missing', async (t) => 
   const base = roots(t);
   services(base, { run: RUN });
   craft(base, 'svc', { status: record({ state: 1, pid: 50, want: 'd' }), control: 'fifo' });
-  assert.deepEqual((await both(base, ['up', 'svc'])), { code: 1, stdout: 'fail: svc: runsv not running\n', stderr: '' });
-  assert.deepEqual((await both(base, ['exit', 'svc'])), { code: 0, stdout: 'ok: svc: runsv not running\n', stderr: '' });
+  assert.deepEqual(await both(base, ['up', 'svc']), { code: 1, stdout: 'fail: svc: runsv not running\n', stderr: '' });
+  assert.deepEqual(await both(base, ['exit', 'svc']), { code: 0, stdout: 'ok: svc: runsv not running\n', stderr: '' });
   for (const r of ROOTS) rmSync(join(base, r, 'svc/supervise/control'));
-  assert.deepEqual((await both(base, ['-v', 'up', 'svc'])), {
+  assert.deepEqual(await both(base, ['-v', 'up', 'svc']), {
     code: 1,
     stdout: 'warning: svc: unable to open supervise/control: file does not exist\n',
     stderr: '',
@@ -295,21 +324,21 @@ test('LSB mode: symlinked name, status exit codes 0/3/4/1, usage 2', async (t) =
     assert.match(r.stderr, /usage: svc \[-w sec\] command\n\n$/);
   }
   // no supervise: status unknown
-  assert.deepEqual((await lsb(['status'])), { code: 4, stdout: 'warning: svc: unable to open supervise/ok: file does not exist\n', stderr: '' });
+  assert.deepEqual(await lsb(['status']), { code: 4, stdout: 'warning: svc: unable to open supervise/ok: file does not exist\n', stderr: '' });
   craft(base, 'svc', { status: record({ state: 1, pid: 8 }) });
-  assert.deepEqual((await lsb(['status'])), { code: 0, stdout: 'run: svc: (pid N) Ns\n', stderr: '' });
-  assert.deepEqual((await lsb(['status', 'ignored', 'operands'])), { code: 0, stdout: 'run: svc: (pid N) Ns\n', stderr: '' });
-  assert.deepEqual((await lsb(['-v', 'start'])), { code: 0, stdout: 'ok: run: svc: (pid N) Ns\n', stderr: '' });
+  assert.deepEqual(await lsb(['status']), { code: 0, stdout: 'run: svc: (pid N) Ns\n', stderr: '' });
+  assert.deepEqual(await lsb(['status', 'ignored', 'operands']), { code: 0, stdout: 'run: svc: (pid N) Ns\n', stderr: '' });
+  assert.deepEqual(await lsb(['-v', 'start']), { code: 0, stdout: 'ok: run: svc: (pid N) Ns\n', stderr: '' });
   assert.equal((await lsb(['-w', '0', 'stop'])).code, 1);
   craft(base, 'svc', { status: record({ state: 0, want: 'd' }) });
-  assert.deepEqual((await lsb(['status'])), { code: 3, stdout: 'down: svc: Ns, normally up\n', stderr: '' });
+  assert.deepEqual(await lsb(['status']), { code: 3, stdout: 'down: svc: Ns, normally up\n', stderr: '' });
   craft(base, 'svc', { status: Buffer.alloc(5) });
   assert.equal((await lsb(['status'])).code, 4);
   for (const r of ROOTS) rmSync(join(base, r, 'svc/supervise'), { recursive: true });
   craft(base, 'svc', { status: record({ state: 0 }), ok: 'fifo' });
-  assert.deepEqual((await lsb(['status'])), { code: 1, stdout: 'fail: svc: runsv not running\n', stderr: '' });
+  assert.deepEqual(await lsb(['status']), { code: 1, stdout: 'fail: svc: runsv not running\n', stderr: '' });
   assert.equal((await lsb(['start'])).code, 1);
-  assert.deepEqual((await both(base, ['status'], { prog: 'nosuch' })), {
+  assert.deepEqual(await both(base, ['status'], { prog: 'nosuch' }), {
     code: 1,
     stdout: 'fail: nosuch: unable to change to service directory: file does not exist\n',
     stderr: '',
@@ -338,13 +367,13 @@ test('real runsv: status, up, down, pause, cont with -v and -w, down file and lo
 test('real runsv: timeout with a failing check script, kill on force-stop of a TERM-ignoring service', async (t) => {
   const base = roots(t);
   await supervised(base, { run: '#!/bin/sh\ntrap "" TERM\nexec sleep 1000\n', down: '', check: '#!/bin/sh\nexit 1\n' }, 'down\n');
-  assert.deepEqual((await both(base, ['-w', '1', 'up', 'svc'])), { code: 1, stdout: 'timeout: run: svc: (pid N) Ns, normally down\n', stderr: '' });
-  assert.deepEqual((await both(base, ['start', 'svc'], { env: { SVWAIT: 'x' } })), {
+  assert.deepEqual(await both(base, ['-w', '1', 'up', 'svc']), { code: 1, stdout: 'timeout: run: svc: (pid N) Ns, normally down\n', stderr: '' });
+  assert.deepEqual(await both(base, ['start', 'svc'], { env: { SVWAIT: 'x' } }), {
     code: 1,
     stdout: 'timeout: run: svc: (pid N) Ns, normally down\n',
     stderr: '',
   });
-  assert.deepEqual((await both(base, ['-w', '1', 'force-stop', 'svc'])), {
+  assert.deepEqual(await both(base, ['-w', '1', 'force-stop', 'svc']), {
     code: 1,
     stdout: 'kill: run: svc: (pid N) Ns, normally down, want down, got TERM\n',
     stderr: '',
@@ -353,7 +382,7 @@ test('real runsv: timeout with a failing check script, kill on force-stop of a T
   assert.equal((await both(base, ['status', 'svc'])).stdout, 'down: svc: Ns\n');
   // a check script that cannot be executed passes, with a warning
   for (const r of ROOTS) chmodSync(join(base, r, 'svc/check'), 0o644);
-  assert.deepEqual((await both(base, ['-w', '3', 'up', 'svc'])), {
+  assert.deepEqual(await both(base, ['-w', '3', 'up', 'svc']), {
     code: 0,
     stdout: 'ok: run: svc: (pid N) Ns, normally down\n',
     stderr: 'warning: unable to run svc/check: access denied\n',

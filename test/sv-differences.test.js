@@ -6,19 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync, symlinkSync } from 'node:fs';
 import { execFile } from 'node:child_process';
-import {
-  bin,
-  debian,
-  tempDir,
-  makeService,
-  startDetached,
-  stopAll,
-  waitFor,
-  readText,
-  supervisedPid,
-  normalizeSv,
-  removeDir,
-} from './helpers.js';
+import { bin, debian, tempDir, makeService, startDetached, stopAll, waitFor, readText, supervisedPid, normalizeSv, removeDir } from './helpers.js';
 
 after(stopAll);
 
@@ -157,10 +145,7 @@ test('sv-no-bogus-log: no "run: log:" built from the main record when log/superv
   const dir = makeService(join(root, 'svc'), { run: RUN, 'log/run': RUN });
   craft(dir, record({ state: 1, pid: 4321 }));
   const deb = await theirs(['status', 'svc'], { cwd: root });
-  assert.equal(
-    normalizeSv(deb.stdout),
-    'run: svc: (pid N) Ns; warning: svc/log: unable to open supervise/ok: file does not exist\nrun: log: (pid N) Ns\n',
-  );
+  assert.equal(normalizeSv(deb.stdout), 'run: svc: (pid N) Ns; warning: svc/log: unable to open supervise/ok: file does not exist\nrun: log: (pid N) Ns\n');
   const r = await ours(['status', 'svc'], { cwd: root });
   assert.equal(secs(r.stdout), 'run: svc: (pid 4321) Ns; warning: svc/log: unable to open supervise/ok: file does not exist\n');
   assert.equal(r.code, deb.code);
@@ -184,7 +169,10 @@ test('sv-check-wants-up: sv check does not pass for a down service that wants up
 test('sv-lsb-status-exit: LSB status exits by the service, not by its log', async (t) => {
   const root = base(t);
   const dir = makeService(join(root, 'svc'), { run: RUN, 'log/run': RUN });
-  for (const [side, target] of [['deb', debian('sv')], ['our', bin('sv')]]) {
+  for (const [side, target] of [
+    ['deb', debian('sv')],
+    ['our', bin('sv')],
+  ]) {
     mkdirSync(join(root, side));
     symlinkSync(target, join(root, side, 'svc'));
   }

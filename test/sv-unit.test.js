@@ -4,14 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSvArgs, scanUlong } from '../dist/protocol/sv-args.js';
 import { svCommand } from '../dist/protocol/sv-commands.js';
-import {
-  parseRecord,
-  statusBody,
-  letterState,
-  controlSkips,
-  taiFromMillis,
-  taiBefore,
-} from '../dist/protocol/sv-wait.js';
+import { parseRecord, statusBody, letterState, controlSkips, taiFromMillis, taiBefore } from '../dist/protocol/sv-wait.js';
 
 const TAI = (1n << 62n) + 10n;
 

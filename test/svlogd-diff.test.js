@@ -297,7 +297,10 @@ test('UDP: u sends [stamp][prefix]line[...]\\n as well, U instead of writing', a
     const counts = new Map();
     for (const m of got) counts.set(m, (counts.get(m) ?? 0) + 1);
     assert.deepEqual([...counts.keys()].sort(), [...expected].sort());
-    assert.deepEqual([...counts.values()], expected.map(() => 2));
+    assert.deepEqual(
+      [...counts.values()],
+      expected.map(() => 2),
+    );
   } finally {
     server.close();
   }
@@ -337,9 +340,21 @@ test('full disk with N < n: the oldest old files are deleted to make room, same 
       writeFileSync(join(dir, 'config'), 's30000\nn10\nN2\n');
       for (let i = 1; i <= 5; i++) writeFileSync(join(dir, `@40000000000000000000000${i}.s`), `${'o'.repeat(29999)}\n`);
       const r = spawnSync(file, ['log'], { cwd: mnt, input, argv0: 'svlogd', timeout: 30000 });
-      const names = readdirSync(dir).filter((n) => n.startsWith('@')).sort();
-      const lines = [...names, 'current'].map((n) => readFileSync(join(dir, n), 'latin1')).join('').split('\n').filter((l) => l && !l.startsWith('o'));
-      out[who] = { code: r.status, stderr: maskText(r.stderr.toString(), 0), kept: names.filter((n) => n.startsWith('@4000000000')), lines: lines.length, last: lines.at(-1) };
+      const names = readdirSync(dir)
+        .filter((n) => n.startsWith('@'))
+        .sort();
+      const lines = [...names, 'current']
+        .map((n) => readFileSync(join(dir, n), 'latin1'))
+        .join('')
+        .split('\n')
+        .filter((l) => l && !l.startsWith('o'));
+      out[who] = {
+        code: r.status,
+        stderr: maskText(r.stderr.toString(), 0),
+        kept: names.filter((n) => n.startsWith('@4000000000')),
+        lines: lines.length,
+        last: lines.at(-1),
+      };
     } finally {
       spawnSync('umount', ['-l', mnt]);
       removeDir(mnt);

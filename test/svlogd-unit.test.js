@@ -166,7 +166,7 @@ function frame(chunks, { lineMax = 10, map } = {}) {
     end: (offset) => events.push(['end', offset]),
   };
   const framer = new LineFramer(lineMax, map, sink);
-  chunks.forEach((c, i) => framer.push(Buffer.from(c, 'latin1'), Buffer.from(`T${i}`)));
+  for (const [i, c] of chunks.entries()) framer.push(Buffer.from(c, 'latin1'), Buffer.from(`T${i}`));
   return { events, framer };
 }
 

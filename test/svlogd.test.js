@@ -30,7 +30,10 @@ function logDir(root, name = 'log', config) {
   return d;
 }
 
-const old = (dir) => readdirSync(dir).filter((n) => n.startsWith('@')).sort();
+const old = (dir) =>
+  readdirSync(dir)
+    .filter((n) => n.startsWith('@'))
+    .sort();
 const read = (path) => readFileSync(path, 'latin1');
 /** Every line of a log directory, oldest file first. */
 const allLines = (dir, suffix = /\.s$/) =>
@@ -126,15 +129,7 @@ test('HUP: current closed (0744) and reopened, config read again', async () => {
   assert.equal(read(join(dir, 'current')), 'A:first\nB:second\n');
   assert.equal(
     child.output.stderr,
-    [
-      'read: log/config',
-      'new: log/current',
-      'sighangup received.',
-      'close: log',
-      'read: log/config',
-      'append: log/current',
-      'close: log',
-    ]
+    ['read: log/config', 'new: log/current', 'sighangup received.', 'close: log', 'read: log/config', 'append: log/current', 'close: log']
       .map((l) => `svlogd: info: ${l}\n`)
       .join(''),
   );
@@ -307,14 +302,16 @@ test('full disk: svlogd pauses, continues once space is freed, every line arrive
     assert.deepEqual(await child.exited, { code: 0, signal: null });
     const lines = allLines(dir);
     assert.equal(lines.length, 30000);
-    lines.forEach((l, i) => assert.equal(l, String(i + 1)));
+    for (const [i, l] of lines.entries()) assert.equal(l, String(i + 1));
   } finally {
     await stopAll();
     disk.unmount();
   }
 });
 
-test('svlogd-term-paused: TERM while pausing on a full disk ends after one more try, saying how many bytes were not written', { skip: !isRoot && 'needs root (mount)' }, async (t) => {
+test('svlogd-term-paused: TERM while pausing on a full disk ends after one more try, saying how many bytes were not written', {
+  skip: !isRoot && 'needs root (mount)',
+}, async (t) => {
   const disk = smallDisk();
   if (!disk) return t.skip('mount failed');
   try {
@@ -378,7 +375,7 @@ test('in-process: two Loggers on one event loop, rotate(), terminate(), keepInpu
   closeSync(b.write);
 });
 
-test('rotation: the old files one rotation removes are gone before the next renames, even with a slow unlink (-v lines in runit\'s order)', async (t) => {
+test("rotation: the old files one rotation removes are gone before the next renames, even with a slow unlink (-v lines in runit's order)", async (t) => {
   const root = base();
   logDir(root, 'log', 's200\nn2\n');
   // the engine's fs calls see this through the module namespace
@@ -390,7 +387,13 @@ test('rotation: the old files one rotation removes are gone before the next rena
     syncBuiltinESMExports();
   });
   const messages = [];
-  const reporter = { info: (m) => messages.push(m), warning: (m) => messages.push(`warning: ${m}`), pausing: (m) => messages.push(`pausing: ${m}`), fatal: (m) => messages.push(`fatal: ${m}`), alert: () => {} };
+  const reporter = {
+    info: (m) => messages.push(m),
+    warning: (m) => messages.push(`warning: ${m}`),
+    pausing: (m) => messages.push(`pausing: ${m}`),
+    fatal: (m) => messages.push(`fatal: ${m}`),
+    alert: () => {},
+  };
   const p = pipe();
   const logger = new Logger({ input: p.read, dirs: ['log'], cwd: root, verbose: true, reporter });
   logger.start();

@@ -17,7 +17,18 @@ const B32 = 'b'.repeat(32);
 const FIXTURE = [
   { type: UT.USER_PROCESS, pid: 200, line: 'pts/0', id: 'ts/0', user: 'bob', host: 'example.org', session: 7, seconds: 1700000000, microseconds: 123 },
   { type: UT.LOGIN_PROCESS, pid: 300, line: 'tty2', id: '2', user: '', host: '' },
-  { type: UT.USER_PROCESS, pid: 301, line: 'tty2', id: '2', user: 'alice', host: 'h', session: 5, seconds: 1700000100, microseconds: 9, addr: Buffer.from([10, 0, 0, 1]) },
+  {
+    type: UT.USER_PROCESS,
+    pid: 301,
+    line: 'tty2',
+    id: '2',
+    user: 'alice',
+    host: 'h',
+    session: 5,
+    seconds: 1700000100,
+    microseconds: 9,
+    addr: Buffer.from([10, 0, 0, 1]),
+  },
   { type: UT.USER_PROCESS, pid: 302, line: 'tty2', id: '2', user: 'carol', host: 'other' },
   { type: UT.USER_PROCESS, pid: 400, line: A32, id: '', user: 'dave' },
   { type: UT.USER_PROCESS, pid: 401, line: B32, id: 'x', user: 'eve' },
@@ -52,12 +63,21 @@ test("utmp edits: runit's matching (user set, C-string line) and what a logout c
   assert.equal(match(5, `${B32}x`), true);
   const out = decodeUtmp(loggedOut(records[2], 1800000000));
   assert.deepEqual(out, { ...decodeUtmp(records[2]), type: UT.DEAD_PROCESS, user: '', host: '', seconds: 1800000000 });
-  assert.deepEqual(decodeUtmp(wtmpLogout(Buffer.from('tty5'), 1800000000)), decodeUtmp(encodeUtmp({ type: UT.DEAD_PROCESS, line: 'tty5', seconds: 1800000000 })));
+  assert.deepEqual(
+    decodeUtmp(wtmpLogout(Buffer.from('tty5'), 1800000000)),
+    decodeUtmp(encodeUtmp({ type: UT.DEAD_PROCESS, line: 'tty5', seconds: 1800000000 })),
+  );
   assert.equal(decodeUtmp(wtmpLogout(Buffer.from('c'.repeat(33)), 1)).line, 'c'.repeat(30), "runit's sizeof - 2");
 });
 
 test("usage, -V and bad options as Debian's", () => {
-  const normalize = (r, prog) => ({ ...r, stderr: r.stderr.split(prog).join('PROG').replace(/^\$Id: .* \$$/m, '$Id: X $') });
+  const normalize = (r, prog) => ({
+    ...r,
+    stderr: r.stderr
+      .split(prog)
+      .join('PROG')
+      .replace(/^\$Id: .* \$$/m, '$Id: X $'),
+  });
   for (const args of [[], ['-x', 'tty1'], ['-V'], ['--'], ['-w'], ['-wq', 'tty1']]) {
     const ours = normalize(run(bin('utmpset'), args), bin('utmpset'));
     assert.deepEqual(ours, normalize(run(DEBIAN, args), DEBIAN), `utmpset ${args.join(' ')}`);
@@ -122,7 +142,12 @@ const wtmpRecord = (line) => ({ ...decodeUtmp(encodeUtmp({ type: UT.DEAD_PROCESS
 const oldWtmp = encodeUtmp({ type: UT.USER_PROCESS, line: 'tty2', user: 'alice', seconds: 1600000000 });
 
 const cases = [
-  { name: 'the first record with a user on the line is logged out', args: ['tty2'], inputs: { utmp: utmpFile() }, expect: { code: 0, stderr: '', utmp: withLogout(2), wtmp: undefined } },
+  {
+    name: 'the first record with a user on the line is logged out',
+    args: ['tty2'],
+    inputs: { utmp: utmpFile() },
+    expect: { code: 0, stderr: '', utmp: withLogout(2), wtmp: undefined },
+  },
   { name: 'a LOGIN record too, the type is not looked at', args: ['pts/0'], inputs: { utmp: utmpFile() }, expect: { code: 0, utmp: withLogout(0) } },
   {
     name: '-w appends a logout record to wtmp',
@@ -130,7 +155,12 @@ const cases = [
     inputs: { utmp: utmpFile(), wtmp: oldWtmp },
     expect: { code: 0, stderr: '', utmp: withLogout(2), wtmp: [decodeUtmp(oldWtmp), wtmpRecord('tty2')] },
   },
-  { name: '-w creates wtmp (mode 0600)', args: ['-w', 'tty2'], inputs: { utmp: utmpFile() }, expect: { code: 0, wtmp: [wtmpRecord('tty2')], wtmpMode: '600\n' } },
+  {
+    name: '-w creates wtmp (mode 0600)',
+    args: ['-w', 'tty2'],
+    inputs: { utmp: utmpFile() },
+    expect: { code: 0, wtmp: [wtmpRecord('tty2')], wtmpMode: '600\n' },
+  },
   { name: 'a 32-character line', args: [A32], inputs: { utmp: utmpFile() }, expect: { code: 0, utmp: withLogout(4) } },
   {
     name: 'a 32-character line followed by a non-empty ut_id does not match',
@@ -150,8 +180,18 @@ const cases = [
     inputs: { utmp: utmpFile() },
     expect: { code: 111, stderr: `utmpset: warning: unable to logout line ${'c'.repeat(33)} in utmp: no such entry\n`, utmp: original(), wtmp: undefined },
   },
-  { name: 'no such entry', args: ['-w', 'tty9'], inputs: { utmp: utmpFile() }, expect: { code: 111, stderr: 'utmpset: warning: unable to logout line tty9 in utmp: no such entry\n', wtmp: undefined } },
-  { name: 'no utmp file', args: ['tty2'], inputs: {}, expect: { code: 111, stderr: 'utmpset: fatal: unable to open /var/run/utmp: file does not exist\n', utmp: undefined } },
+  {
+    name: 'no such entry',
+    args: ['-w', 'tty9'],
+    inputs: { utmp: utmpFile() },
+    expect: { code: 111, stderr: 'utmpset: warning: unable to logout line tty9 in utmp: no such entry\n', wtmp: undefined },
+  },
+  {
+    name: 'no utmp file',
+    args: ['tty2'],
+    inputs: {},
+    expect: { code: 111, stderr: 'utmpset: fatal: unable to open /var/run/utmp: file does not exist\n', utmp: undefined },
+  },
   {
     name: 'wtmp cannot be opened (utmp is already changed)',
     args: ['-w', 'tty2'],

@@ -1,7 +1,7 @@
 // Reading an environment directory (reference §7.3), as runit does it:
 // switch into the directory, read each entry whose name does not start with
 // a dot, switch back to the starting directory. Names and values are bytes.
-import { openSync, readSync, closeSync, opendirSync, constants, type Dir } from 'node:fs';
+import { openSync, readSync, closeSync, opendirSync, constants, type Dir, type Dirent } from 'node:fs';
 import { fchdir } from '../sys/process.js';
 import { errorTextOf } from '../sys/errstr.js';
 import { envFileValue } from './environment.js';
@@ -70,7 +70,7 @@ export function readEnvDir(dir: string, options: { skipSubdirs: boolean; warn?: 
     const entries: EnvDirEntry[] = [];
     try {
       for (;;) {
-        let entry;
+        let entry: Dirent | null;
         try {
           entry = handle.readSync();
         } catch (err) {

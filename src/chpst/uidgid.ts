@@ -55,7 +55,10 @@ export function resolveExtended(spec: string, lookup: Lookup): Ids | 'invalid' |
   if (!user) return 'unknown';
   if (colon < 0) return { uid: user.uid, gids: [user.gid] };
   const gids: number[] = [];
-  for (const name of spec.slice(colon + 1).split(':').slice(0, MAX_GROUPS)) {
+  for (const name of spec
+    .slice(colon + 1)
+    .split(':')
+    .slice(0, MAX_GROUPS)) {
     const gid = lookup.group(name);
     if (gid === undefined) return 'unknown';
     gids.push(gid);

@@ -47,10 +47,7 @@ async function main(): Promise<number> {
   const command = svCommand(action, lsb);
   if (!command) return usage();
 
-  const session = new SvSession(
-    { svdir, wait, lsb, verbose, start },
-    { stdout: writeOut, stderr: writeErr },
-  );
+  const session = new SvSession({ svdir, wait, lsb, verbose, start }, { stdout: writeOut, stderr: writeErr });
   try {
     const pending = session.send(services, command);
     const waits = command.wait === 'always' || (command.wait === 'verbose' && verbose);

@@ -5,7 +5,7 @@ import type { ExitStatus } from '../sys/spawn.js';
 import { dup2 } from '../sys/fd.js';
 import { killAll, reboot, sync } from '../sys/reboot.js';
 import { errorTextOf } from '../sys/errstr.js';
-import { Reaper } from './reaper.js';
+import type { Reaper } from './reaper.js';
 import { ownerExecutable } from './flags.js';
 
 /** What is started: a stage (0, 1, 2 for /1, /2, /3) or the ctrl-alt-del program. */

@@ -3,7 +3,6 @@
 // and Debian's PWR in stage 2; then halt or reboot. In container mode TERM
 // and INT stop everything in order within a grace period and the runner
 // exits with a status instead. Event-driven: waits are timers, never sleeps.
-import type { ExitStatus } from '../sys/spawn.js';
 import type { WaitStatus } from '../sys/reap.js';
 import { errorText } from '../sys/errstr.js';
 import { RB } from '../sys/reboot.js';

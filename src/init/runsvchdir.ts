@@ -1,7 +1,7 @@
 // runsvchdir: switch the services directory that /etc/service resolves to
 // (reference §8.3): DIR/current becomes a symbolic link to the new one,
 // the old link is kept as DIR/previous.
-import { statSync, unlinkSync, symlinkSync, renameSync } from 'node:fs';
+import { statSync, unlinkSync, symlinkSync, renameSync, type Stats } from 'node:fs';
 import { errorTextOf, errorText } from '../sys/errstr.js';
 
 export const DEFAULT_RUNSVDIR = '/etc/runit/runsvdir';
@@ -25,7 +25,7 @@ export function changeServiceDir(progname: string, dir: string, base: string): O
   } catch (err) {
     return fatal(`unable to chdir: ${base}: ${errorTextOf(err)}`);
   }
-  let target;
+  let target: Stats;
   try {
     target = statSync(dir);
   } catch (err) {
@@ -34,7 +34,7 @@ export function changeServiceDir(progname: string, dir: string, base: string): O
   }
   // runit prints no separator here
   if (!target.isDirectory()) return fatal(`${dir}not a directory.`);
-  let current;
+  let current: Stats;
   try {
     current = statSync('current');
   } catch (err) {

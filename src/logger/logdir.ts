@@ -52,10 +52,7 @@ class GiveUp extends Error {
   }
 }
 
-type Op =
-  | { kind: 'write'; bufs: Buffer[]; bytes: number }
-  | { kind: 'rotate'; size: number; processor: string }
-  | { kind: 'barrier'; resolve: () => void };
+type Op = { kind: 'write'; bufs: Buffer[]; bytes: number } | { kind: 'rotate'; size: number; processor: string } | { kind: 'barrier'; resolve: () => void };
 
 const PAUSE_MS = 3000;
 const MIN_BLOCK_SIZE = 16 * 1024;
@@ -647,7 +644,10 @@ export class LogDir {
     this.udp ??= new UdpSender((failed) => this.udpFailed(failed));
     if (!this.udp.send(udp.address, udp.port, datagram)) {
       const parts = [NO_UDP, stamp, this.config.prefix, line, NL];
-      this.appendBytes(parts, parts.reduce((n, p) => n + p.length, 0));
+      this.appendBytes(
+        parts,
+        parts.reduce((n, p) => n + p.length, 0),
+      );
       this.model!.message(parts.map((p) => p.length));
     }
   }
@@ -748,7 +748,7 @@ export class LogDir {
       // Nothing is waiting: the write is made at once, in the same turn as
       // the read that brought it, as runit writes each line. What the
       // process holds unwritten stays small, even if it is killed.
-      const n = this.writeDirect(bufs, bytes);
+      const n = this.writeDirect(bufs);
       if (n === bytes) return;
       bufs = advance(bufs, n);
       bytes -= n;
@@ -765,7 +765,7 @@ export class LogDir {
    * were written (0 when not tried). A failure or a short write leaves the
    * rest to the retrying way, which reports it.
    */
-  private writeDirect(bufs: Buffer[], bytes: number): number {
+  private writeDirect(bufs: Buffer[]): number {
     if (this.fdCur < 0) return 0;
     const t0 = performance.now();
     if (t0 < this.directOffUntil) return 0;
@@ -822,7 +822,7 @@ export class LogDir {
             bytes += next.bytes;
             count++;
           }
-          const n = bytes <= direct ? this.writeDirect(bufs, bytes) : 0;
+          const n = bytes <= direct ? this.writeDirect(bufs) : 0;
           this.queuedBytes -= n;
           direct -= n;
           if (n < bytes) {
@@ -861,7 +861,11 @@ export class LogDir {
     let left = bufs;
     let remaining = bytes;
     while (remaining > 0) {
-      const n = await this.retry('unable to write to current', () => fsp.writev(this.fdCur, left), (err) => this.diskFull(err));
+      const n = await this.retry(
+        'unable to write to current',
+        () => fsp.writev(this.fdCur, left),
+        (err) => this.diskFull(err),
+      );
       remaining -= n;
       this.queuedBytes -= n;
       this.wrote(n);

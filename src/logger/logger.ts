@@ -104,7 +104,6 @@ export class Logger implements LineSink {
     const bufLen = options.bufLen || 1024;
     if (bufLen <= this.lineMax) throw new RangeError('bufLen must be greater than lineMax');
     const cwd = options.cwd ?? process.cwd();
-    const self = this;
     const ctx: LogDirContext = {
       reporter: options.reporter,
       verbose: this.verbose,
@@ -113,8 +112,8 @@ export class Logger implements LineSink {
       env: options.env,
       processorStderr: options.processorStderr ?? 2,
       spawnOptions: options.spawnOptions,
-      drained: () => self.updateFlow(),
-      timeUp: (dir) => self.contain(() => self.timeUp(dir)),
+      drained: () => this.updateFlow(),
+      timeUp: (dir) => this.contain(() => this.timeUp(dir)),
     };
     this.dirs = options.dirs.map((name) => new LogDir(name, resolvePath(cwd, name), ctx));
     this.stamper = new StampFormatter(options.timestamp ?? 0);

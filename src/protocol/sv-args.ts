@@ -31,7 +31,7 @@ export function parseSvArgs(args: readonly string[]): SvArgs {
   let wait: number | undefined;
   let i = 0;
   while (i < args.length) {
-    const arg = args[i];
+    const arg = args[i] as string;
     if (arg[0] !== '-' || arg === '-') break;
     if (arg[1] === '-') {
       i++;
@@ -50,7 +50,7 @@ export function parseSvArgs(args: readonly string[]): SvArgs {
         pos = arg.length;
         if (value === '') {
           if (next >= args.length) return { ok: false, version: false, message: `option requires an argument -- ${c}` };
-          value = args[next++];
+          value = args[next++] as string;
         }
         wait = scanUlong(value);
         verbose = true;
@@ -62,4 +62,3 @@ export function parseSvArgs(args: readonly string[]): SvArgs {
   }
   return { ok: true, options: { verbose, wait, operands: args.slice(i) } };
 }
-

@@ -26,10 +26,10 @@ export function parseRecord(buf: Buffer): SvRecord | undefined {
   return {
     time: { sec: buf.readBigUInt64BE(0), nsec: buf.readUInt32BE(8) },
     pid: buf.readUInt32LE(12),
-    paused: buf[16],
-    want: buf[17],
-    term: buf[18],
-    state: buf[19],
+    paused: buf.readUInt8(16),
+    want: buf.readUInt8(17),
+    term: buf.readUInt8(18),
+    state: buf.readUInt8(19),
   };
 }
 
@@ -55,7 +55,7 @@ const statePrefix: Record<number, string> = { 0: 'down: ', 1: 'run: ', 2: 'finis
  * `nowSec` is sv's current TAI seconds; `normallyUp` is "no down file".
  */
 export function statusBody(name: string, rec: SvRecord, nowSec: bigint, normallyUp: boolean): string {
-  let s = (statePrefix[rec.state] ?? '') + name + ': ';
+  let s = `${(statePrefix[rec.state] ?? '') + name}: `;
   if (rec.state !== 0) s += `(pid ${rec.pid}) `;
   s += `${nowSec < rec.time.sec ? 0n : nowSec - rec.time.sec}s`;
   const pid = rec.pid !== 0;

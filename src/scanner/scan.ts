@@ -1,5 +1,5 @@
 // One scan of a service directory: which entries are services (reference §4.3).
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, type BigIntStats } from 'node:fs';
 import { errorTextOf } from '../sys/errstr.js';
 
 export interface FoundService {
@@ -17,7 +17,7 @@ export function scanServices(dir: string, warn: (message: string) => void): Foun
   const found: FoundService[] = [];
   for (const name of readdirSync(dir)) {
     if (name.startsWith('.')) continue;
-    let st;
+    let st: BigIntStats;
     try {
       st = statSync(`${dir}/${name}`, { bigint: true });
     } catch (err) {

@@ -129,7 +129,7 @@ export class Scanner {
   private scan(): void {
     if (this.stopped) return;
     const { dir, warn } = this.options;
-    let found;
+    let found: ReturnType<typeof scanServices>;
     try {
       const st = statSync(dir, { bigint: true });
       this.ensureWatch(`${st.dev}:${st.ino}`);

@@ -195,7 +195,7 @@ export class Supervisor {
    */
   private openLogPipe(): void {
     const record = `${this.main.superviseDir}/logpipe`;
-    let fds;
+    let fds: { read: number; write: number } | undefined;
     if (this.main.pid) fds = reopenPipe(`/proc/${this.main.pid}/fd/1`);
     if (!fds && this.log?.pid) fds = reopenPipe(`/proc/${this.log.pid}/fd/0`);
     if (!fds) {
@@ -281,7 +281,10 @@ export class Supervisor {
     if (!this.logPipe || this.logPipeClosed) return;
     this.logPipeClosed = true;
     this.options.onLogPipe?.(this, undefined);
-    for (const [end, fd] of [['1', this.logPipe.write], ['0', this.logPipe.read]] as const) {
+    for (const [end, fd] of [
+      ['1', this.logPipe.write],
+      ['0', this.logPipe.read],
+    ] as const) {
       try {
         closeSync(fd);
       } catch (err) {
@@ -349,7 +352,9 @@ export class Supervisor {
     const stdout = unit.isLog ? 1 : (logFds?.write ?? 1);
     const stdin = unit.isLog ? (logFds?.read ?? 'ignore') : 0;
     const onExit = (status: ExitStatus) =>
-      this.guard(() => ('execError' in status && RESOURCE_ERRORS.has(status.execError) ? this.forkFailed(unit, status.execError, before) : this.reap(unit, status)));
+      this.guard(() =>
+        'execError' in status && RESOURCE_ERRORS.has(status.execError) ? this.forkFailed(unit, status.execError, before) : this.reap(unit, status),
+      );
     const hosted = unit.isLog && typeof stdin === 'number' ? this.options.hostLog?.(cwd) : undefined;
     let pid: number | undefined;
     if (hosted) {
@@ -424,10 +429,13 @@ export class Supervisor {
     if (wait > 0) {
       this.throttleTimers.set(
         unit,
-        setTimeout(() => {
-          this.throttleTimers.delete(unit);
-          this.guard(() => this.tick());
-        }, Math.ceil(wait / 1000)),
+        setTimeout(
+          () => {
+            this.throttleTimers.delete(unit);
+            this.guard(() => this.tick());
+          },
+          Math.ceil(wait / 1000),
+        ),
       );
     }
     this.tick();
@@ -464,7 +472,6 @@ export class Supervisor {
       // already gone: its reap is on the way
     }
   }
-
 
   /** runsv's stopservice(): TERM (unless control/t handled it), then CONT. */
   private async stop(unit: Unit): Promise<void> {

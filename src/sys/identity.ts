@@ -38,7 +38,7 @@ export function getUser(name: string): { uid: number; gid: number } | undefined 
 /** getgrnam(): the group's gid, undefined when there is no such group. */
 export function getGroup(name: string): number | undefined {
   const entry = lookup(getgrnamR, 'getgrnam', name, 32);
-  return entry && entry.readUInt32LE(GR_GID);
+  return entry?.readUInt32LE(GR_GID);
 }
 
 export function setGroups(gids: readonly number[]): void {

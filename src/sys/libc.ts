@@ -3,12 +3,12 @@
 import { createRequire } from 'node:module';
 
 // koffi's own typings are loose; keep the surface we use explicit.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: koffi calls take and return any C type
 export type KoffiFn = (...args: any[]) => any;
 export interface Koffi {
   load(name: string): { func(decl: string): KoffiFn };
   errno(): number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: koffi's exports are untyped
   [key: string]: any;
 }
 

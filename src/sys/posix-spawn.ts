@@ -106,7 +106,7 @@ function addFds(actions: Buffer, fds: readonly (number | 'ignore')[]): void {
   const sources = fds.filter((fd): fd is number => typeof fd === 'number');
   const clash = fds.some((fd, i) => typeof fd === 'number' && fd !== i && fd < n);
   const high = Math.max(n, ...sources) + 1;
-  if (clash) fds.forEach((fd, i) => typeof fd === 'number' && check(addDup2(actions, fd, high + i), 'posix_spawn_file_actions_adddup2'));
+  if (clash) for (const [i, fd] of fds.entries()) if (typeof fd === 'number') check(addDup2(actions, fd, high + i), 'posix_spawn_file_actions_adddup2');
   fds.forEach((fd, i) => {
     if (fd === 'ignore') check(addOpen(actions, i, '/dev/null', O_RDWR, 0), 'posix_spawn_file_actions_addopen');
     else {

@@ -81,7 +81,13 @@ let usePosixSpawn: boolean | undefined;
 function spawnFast(file: string, args: readonly string[], options: SpawnOptions, onExit: (status: ExitStatus) => void): number | undefined {
   let pid: number;
   try {
-    pid = posixSpawn(file, args, { cwd: options.cwd, fds: options.stdio, env: options.env ?? process.env, argv0: options.argv0, newSession: options.newSession });
+    pid = posixSpawn(file, args, {
+      cwd: options.cwd,
+      fds: options.stdio,
+      env: options.env ?? process.env,
+      argv0: options.argv0,
+      newSession: options.newSession,
+    });
   } catch (err) {
     process.nextTick(onExit, { execError: errorCode(err) ?? 'EINVAL' });
     return undefined;
