@@ -1,14 +1,14 @@
 // runsvdir [--isolate] [-P] dir [log]: supervise every service in dir
-// (reference §4; differences in README and docs/differences.md).
+// (runsvdir(8); differences in README and docs/differences.md).
 import { resolve } from 'node:path';
-import { Socket } from 'node:net';
 import { Scanner } from '../scanner/scanner.js';
 import { hostCanonicalLoggers } from '../scanner/hosted-log.js';
-import { MIN_LOG_LENGTH, slideLog } from '../scanner/proctitle-log.js';
+import { startProcTitleLog } from '../scanner/proctitle-log.js';
+import { HostOutput, takesAll } from '../scanner/host-output.js';
+import { nonblockingWriter } from '../sys/nonblocking-writer.js';
 import { takeStartNofile } from '../sys/host-state.js';
 import { getrlimit, setrlimit, RLIMIT } from '../sys/limits.js';
-import { pipe, dup2 } from '../sys/fd.js';
-import { writeErr, usage, programName } from './output.js';
+import { usage, programName } from './output.js';
 
 const args = process.argv.slice(2);
 let isolate = false;
@@ -31,9 +31,22 @@ if (args[0]?.startsWith('-')) {
 if (args.length === 0) usage(programName(), ' [-P] dir', 1);
 const dirArg = args[0]!;
 const logArg = args[1];
-// runsvdir's own messages; with the log argument they go to the title
-let emit = writeErr;
-const warn = (message: string) => emit(`runsvdir ${dirArg}: warning: ${message}\n`);
+
+// With the log argument, fd 2 becomes a pipe shown in the process title.
+const title = logArg === undefined ? undefined : startProcTitleLog(process.argv.slice(2, -1).join(' '), logArg);
+// Every message of this process, whoever says it, goes out through this
+// one path, which never waits on the reader: to the title with the log
+// argument, else to fd 2 (kept, then dropped and counted, while it is full).
+const output = new HostOutput(title ? takesAll(title) : nonblockingWriter(2), (n) => `runsvdir ${dirArg}: warning: ${n} bytes of messages dropped\n`);
+const warn = (message: string) => output.write(`runsvdir ${dirArg}: warning: ${message}\n`);
+if (logArg !== undefined && !title) {
+  warn('log must have at least seven characters.');
+  warn('log service disabled.');
+}
+process.on('exit', () => output.flushAtExit());
+// Node's own warnings too (it would write them to fd 2 and may block there)
+process.removeAllListeners('warning');
+process.on('warning', (w) => warn(`${w.name}: ${w.message}`));
 
 // Services get the NOFILE limit runsvdir was started with; runsvdir itself
 // needs many descriptors (several per service).
@@ -41,13 +54,15 @@ const childNofile = takeStartNofile();
 const nofile = getrlimit(RLIMIT.NOFILE);
 if (nofile.soft < nofile.hard) setrlimit(RLIMIT.NOFILE, { soft: nofile.hard, hard: nofile.hard });
 
-if (logArg !== undefined) startProcTitleLog(logArg);
-
 const scanner = new Scanner({
   dir: resolve(dirArg),
   isolate,
-  supervisor: { newSession, childNofile, hostLog: hostLogs && !isolate ? hostCanonicalLoggers({ childNofile }) : undefined },
-  print: (line) => emit(`${line}\n`),
+  supervisor: {
+    newSession,
+    childNofile,
+    hostLog: hostLogs && !isolate ? hostCanonicalLoggers({ childNofile, write: (data) => output.write(data) }) : undefined,
+  },
+  print: (line) => output.write(`${line}\n`),
   warn,
 });
 
@@ -69,32 +84,3 @@ const shutdown = (code: number) => {
 process.on('SIGTERM', () => shutdown(0));
 process.on('SIGHUP', () => shutdown(111));
 scanner.start();
-
-/**
- * The log argument: runsvdir's stderr (and every service's, inherited)
- * goes into a pipe whose latest bytes stay visible in the process title.
- */
-function startProcTitleLog(log: string): void {
-  if (log.length < MIN_LOG_LENGTH) {
-    warn('log must have at least seven characters.');
-    warn('log service disabled.');
-    return;
-  }
-  const fds = pipe();
-  dup2(fds.write, 2);
-  const head = process.argv.slice(2, process.argv.length - 1).join(' ');
-  let text = log;
-  const show = () => (process.title = `runsvdir ${head} ${text}`);
-  show();
-  const append = (bytes: Buffer) => {
-    text = slideLog(text, bytes);
-    show();
-  };
-  // Our own messages skip the pipe: this process is its only reader, so a
-  // burst of them must never fill it and block the writer.
-  emit = (message) => append(Buffer.from(message));
-  const reader = new Socket({ fd: fds.read, readable: true, writable: false });
-  reader.on('data', append);
-  // every 15 minutes a dot, so that old messages scroll away
-  setInterval(() => emit('.'), 900_000).unref();
-}

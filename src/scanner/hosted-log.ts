@@ -1,7 +1,7 @@
 // runsvdir's in-process loggers: a log service whose log/run is the
 // canonical `exec svlogd ...` runs as a Logger on the service's log pipe,
 // writing exactly the files a separate svlogd would (ARCHITECTURE §7).
-import { readFileSync, existsSync, writeSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { parseCanonicalLogRun } from '../logger/canonical.js';
 import { Logger } from '../logger/logger.js';
 import { textReporter } from '../logger/report.js';
@@ -11,20 +11,13 @@ import type { ExitStatus } from '../sys/spawn.js';
 /** In a service's log/ directory, this file keeps log/run a process. */
 export const OPT_OUT_FILE = 'no-hosted-log';
 
-function writeStderr(data: string | Buffer): void {
-  const buf = typeof data === 'string' ? Buffer.from(data) : data;
-  let off = 0;
-  while (off < buf.length) {
-    try {
-      off += writeSync(2, buf, off);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return;
-    }
-  }
-}
-
-/** A factory for SupervisorOptions.hostLog. */
-export function hostCanonicalLoggers(options: { childNofile?: bigint }): (logDir: string) => InProcessLog | undefined {
+/**
+ * A factory for SupervisorOptions.hostLog. `write` takes the loggers'
+ * messages and `e` lines: the host's message path (host-output.ts), where
+ * svlogd would write its stderr.
+ */
+export function hostCanonicalLoggers(options: { childNofile?: bigint; write: (data: string | Buffer) => void }): (logDir: string) => InProcessLog | undefined {
+  const write = options.write;
   return (logDir) => {
     if (existsSync(`${logDir}/${OPT_OUT_FILE}`)) return undefined;
     let text: string;
@@ -49,7 +42,7 @@ export function hostCanonicalLoggers(options: { childNofile?: bigint }): (logDir
           replaceBytes: args.replaceBytes,
           lineMax: args.lineMax,
           bufLen: args.bufLen,
-          reporter: textReporter(writeStderr),
+          reporter: textReporter(write),
           spawnOptions: { nofile: options.childNofile },
         });
         logger.done.then((exit) => onExit(exit.killed ? { code: null, signal: 9 } : { code: exit.code, signal: 0 }));
@@ -57,7 +50,7 @@ export function hostCanonicalLoggers(options: { childNofile?: bigint }): (logDir
       },
       signal(signal: NodeJS.Signals) {
         if (!logger) return;
-        const info = (text: string) => args.verbose && writeStderr(`svlogd: info: ${text}\n`);
+        const info = (text: string) => args.verbose && write(`svlogd: info: ${text}\n`);
         switch (signal) {
           case 'SIGHUP':
             info('sighangup received.');
