@@ -28,6 +28,12 @@ const SETTLE_MS = 30;
 const FALLBACK_RESCAN_MS = 60_000;
 /** While the directory cannot be read, retry this often (runit: each second). */
 const RETRY_MS = 1000;
+/**
+ * At shutdown, a service (or log service, or finish) still running this
+ * long after its stop signal is killed, unless its timeout-kill says
+ * otherwise: `sv force-stop`'s default wait.
+ */
+export const SHUTDOWN_KILL_AFTER_MS = 7000;
 
 interface Tracked {
   key: string;
@@ -79,7 +85,7 @@ export class Scanner {
   /** Stop watching and stop every service; resolves when all are down. */
   async stopAll(): Promise<void> {
     this.stopWatching();
-    const stops = [...this.services.values()].map((s) => s.host.stop());
+    const stops = [...this.services.values()].map((s) => s.host.stop(SHUTDOWN_KILL_AFTER_MS));
     this.services.clear();
     await Promise.all(stops);
     this.holder?.stop();

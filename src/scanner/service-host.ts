@@ -25,8 +25,11 @@ export interface HostContext {
 
 export interface ServiceHost {
   readonly name: string;
-  /** stop the service (and its log) as `sv x` would; resolves when it is down */
-  stop(): Promise<void>;
+  /**
+   * Stop the service (and its log) as `sv x` would; resolves when it is
+   * down. With `killAfterMs`, what ignores its stop signal that long is killed.
+   */
+  stop(killAfterMs?: number): Promise<void>;
 }
 
 abstract class RestartingHost implements ServiceHost {
@@ -40,7 +43,7 @@ abstract class RestartingHost implements ServiceHost {
 
   /** Start now; called again after RESTART_DELAY_MS whenever the supervisor ends. */
   abstract start(): void;
-  abstract stop(): Promise<void>;
+  abstract stop(killAfterMs?: number): Promise<void>;
 
   protected ended(): void {
     if (this.stopping) return;
@@ -94,10 +97,10 @@ export class HostedService extends RestartingHost {
     supervisor.start();
   }
 
-  stop(): Promise<void> {
+  stop(killAfterMs?: number): Promise<void> {
     this.cancelRestart();
     if (!this.supervisor) return Promise.resolve();
-    this.supervisor.terminate();
+    this.supervisor.terminate(killAfterMs);
     return this.supervisor.done;
   }
 }

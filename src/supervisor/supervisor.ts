@@ -1,100 +1,50 @@
-// runsv's state machine for one service directory: the service, its
-// optional log service, the pipe between them and the control FIFOs
-// (reference §3). Nothing here blocks: the restart throttle is a timer and
-// custom control programs are awaited, so many supervisors can share one
-// event loop (runsvdir) as well as run alone (runsv).
+// runsv for one service directory (runsv(8)): the service's program and
+// its log service's, the pipe between them, the supervise/ directories
+// and their control FIFOs. The Programs own their states; this file routes
+// control letters to them, holds the shared resources and decides when
+// the supervisor is done. Nothing here blocks, so many supervisors share
+// one event loop (runsvdir) as well as run alone (runsv).
 import { closeSync, openSync, readFileSync, readlinkSync, realpathSync, statSync, constants } from 'node:fs';
 import { Socket } from 'node:net';
-import { State } from '../protocol/status.js';
-import { nowMicros, taiNow, unixSeconds, type Tai64n } from '../protocol/tai64n.js';
-import { pipe } from '../sys/fd.js';
-import { spawnChild, type ExitStatus } from '../sys/spawn.js';
-import { errorCode } from '../sys/errors.js';
-import { errorText, errorTextOf } from '../sys/errstr.js';
-import { Unit } from './unit.js';
-import { findAdoptable } from './adopt.js';
+import { State, type Want } from '../protocol/status.js';
 import { writeAtomic } from '../protocol/atomic-write.js';
-import { processStartTime, reopenPipe } from '../sys/proc.js';
+import { pipe } from '../sys/fd.js';
+import { errorCode } from '../sys/errors.js';
+import { errorTextOf } from '../sys/errstr.js';
+import { reopenPipe } from '../sys/proc.js';
 import { watchExit } from '../sys/pid-watch.js';
-import { findCustomControl, runCustomControl } from './custom-control.js';
+import { findAdoptable } from './adopt.js';
+import { Program } from './program.js';
+import { ProcessPlatform, processChild, type Reporter, type ServiceContext, type SupervisorOptions } from './platform.js';
+import { StatusFiles } from './status-files.js';
 import { SetupError, ensureSuperviseDir, takeLock, openControlFifo, openOkFifo } from './supervise-dir.js';
 
 export { SetupError };
+export type { InProcessLog, Reporter, SupervisorOptions } from './platform.js';
 
-/** How children are started, where the host differs from plain runsv. */
-export interface SupervisorOptions {
-  /** each run, finish and log/run in its own session (runsvdir -P) */
-  newSession?: boolean;
-  /** the soft RLIMIT_NOFILE children get, when the host raised its own */
-  childNofile?: bigint;
-  /**
-   * A log service this host can run in its own process instead of running
-   * `log/run` (runsvdir's in-process svlogd); undefined: run log/run.
-   */
-  hostLog?: (logDir: string) => InProcessLog | undefined;
-  /** the log pipe's read end was opened (fd) or closed (undefined): hold it elsewhere too */
-  onLogPipe?: (owner: object, read: number | undefined) => void;
-  /** a path (/proc/PID/fd/N) through which a pipe (`pipe:[inode]`) still held elsewhere can be reopened */
-  findLogPipe?: (inode: string) => string | undefined;
-}
-
-/** A log service running inside the supervisor's process. */
-export interface InProcessLog {
-  /** read the log pipe from `input`; `onExit` once it has finished */
-  start(input: number, onExit: (status: ExitStatus) => void): void;
-  /** what the signal would do to a logger process */
-  signal(signal: NodeJS.Signals): void;
-}
-
-/** Where a supervisor's messages go; lines are prefixed `runsv NAME: `. */
-export interface Reporter {
-  warn(message: string): void;
-  /** a child-side failure runit reports as fatal; the supervisor goes on */
-  fatal(message: string): void;
-}
-
-const SIGNAL_OF: Record<string, NodeJS.Signals> = {
-  h: 'SIGHUP',
-  a: 'SIGALRM',
-  i: 'SIGINT',
-  q: 'SIGQUIT',
-  '1': 'SIGUSR1',
-  '2': 'SIGUSR2',
-};
-
-/** run restarts at most once a second (runit: a blocking sleep(1)). */
-const RESTART_INTERVAL_US = 1_000_000;
 /** Longest run of control letters applied without a turn of the event loop. */
 const LETTER_SLICE_MS = 2;
-/** After a failed fork, try again this much later (runit: a blocking sleep(5)). */
-const FORK_RETRY_MS = 5000;
-/**
- * Spawn errors that come from this process running short of a resource
- * (fork failing, no descriptor for libuv's pipe), not from the program:
- * nothing ran, so there is no exit status and no ./finish.
- */
-const RESOURCE_ERRORS = new Set(['EAGAIN', 'ENOMEM', 'EMFILE', 'ENFILE']);
 
-function micros(t: Tai64n): number {
-  return unixSeconds(t) * 1e6 + Math.floor(t.nsec / 1000);
+interface Supervised {
+  program: Program;
+  files: StatusFiles;
+  /** `supervise` or `log/supervise` */
+  label: string;
 }
 
 export class Supervisor {
-  readonly main: Unit;
-  readonly log: Unit | undefined;
+  readonly main: Program;
+  readonly log: Program | undefined;
   /** resolves when the supervisor has exited (`x` or SIGTERM completed) */
   readonly done: Promise<void>;
 
   private readonly dir: string;
+  private readonly supervised: Supervised[] = [];
   private logPipe: { read: number; write: number } | undefined;
+  private logPipeClosed = false;
   private readonly fds: number[] = [];
   private readonly sockets: Socket[] = [];
   private readonly cleanups: (() => void)[] = [];
-  private readonly starting = new Set<Unit>();
-  private readonly throttleTimers = new Map<Unit, NodeJS.Timeout>();
-  /** units asked to run once (`o`) while they could not start yet */
-  private readonly onceRequested = new Set<Unit>();
-  private logPipeClosed = false;
   private exited = false;
   private queue: Promise<void> = Promise.resolve();
   private pendingLetters = 0;
@@ -122,22 +72,9 @@ export class Supervisor {
     }
     this.fds.push(dirFd);
     this.dir = exists(`/proc/self/fd/${dirFd}/.`) ? `/proc/self/fd/${dirFd}` : realpathSync(dir);
-    const warn = (m: string) => reporter.warn(m);
-    this.main = new Unit(`${this.dir}/supervise`, 'supervise', false, warn);
-    if (exists(`${this.dir}/down`)) this.main.want = 'down';
-
-    let hasLog = false;
+    this.main = this.addProgram(false, exists(`${this.dir}/down`) ? 'down' : 'up');
+    if (this.hasLogDir()) this.log = this.addProgram(true, exists(`${this.dir}/log/down`) ? 'down' : 'up');
     try {
-      if (statSync(`${this.dir}/log`).isDirectory()) hasLog = true;
-      else warn('./log: not a directory.');
-    } catch (err) {
-      if (errorCode(err) !== 'ENOENT') warn(`unable to stat() ./log: : ${errorTextOf(err)}`);
-    }
-    try {
-      if (hasLog) {
-        this.log = new Unit(`${this.dir}/log/supervise`, 'log/supervise', true, warn);
-        if (exists(`${this.dir}/log/down`)) this.log.want = 'down';
-      }
       this.openSuperviseDirs();
     } catch (err) {
       this.closeAll();
@@ -145,48 +82,74 @@ export class Supervisor {
     }
   }
 
-  /** Start supervising: the main loop's first iteration. */
+  /** Start supervising: the log service first, so the service's output has a reader. */
   start(): void {
-    this.tick();
+    this.log?.begin();
+    this.main.begin();
   }
 
-  /** SIGTERM: runsv treats it as `x` for the service. */
-  terminate(): void {
+  /**
+   * SIGTERM: `x` for the service. With `killAfterMs` (runsvdir's shutdown),
+   * a service or log service that has not exited that long after its stop
+   * signal (or a finish that long after it started) is killed, unless the
+   * directory's timeout-kill says otherwise.
+   */
+  terminate(killAfterMs?: number): void {
+    if (killAfterMs !== undefined) for (const { program } of this.supervised) program.escalateStops(killAfterMs);
     this.enqueue(this.main, 'x');
   }
 
+  private addProgram(isLog: boolean, want: Want): Program {
+    const label = isLog ? 'log/supervise' : 'supervise';
+    const files = new StatusFiles(`${this.dir}/${label}`, label, !isLog, (m) => this.reporter.warn(m));
+    const service: ServiceContext = {
+      dir: this.dir,
+      options: this.options,
+      reporter: this.reporter,
+      logPipe: () => (this.logPipeClosed ? undefined : this.logPipe),
+    };
+    const program = new Program(new ProcessPlatform(service, isLog, files), isLog, want, () => this.checkExit());
+    this.supervised.push({ program, files, label });
+    return program;
+  }
+
+  private hasLogDir(): boolean {
+    try {
+      if (statSync(`${this.dir}/log`).isDirectory()) return true;
+      this.reporter.warn('./log: not a directory.');
+    } catch (err) {
+      if (errorCode(err) !== 'ENOENT') this.reporter.warn(`unable to stat() ./log: : ${errorTextOf(err)}`);
+    }
+    return false;
+  }
+
   private openSuperviseDirs(): void {
-    ensureSuperviseDir(this.dir, 'supervise');
-    this.fds.push(takeLock(this.main.superviseDir, 'supervise'));
-    if (this.log) {
-      ensureSuperviseDir(`${this.dir}/log`, 'log/supervise');
-      // runit waits for this lock; a shared event loop cannot (runsv-log-lock)
-      this.fds.push(takeLock(this.log.superviseDir, 'log/supervise'));
+    for (const { files, label } of this.supervised) {
+      ensureSuperviseDir(label === 'supervise' ? this.dir : `${this.dir}/log`, label);
+      // runit waits for the log's lock; a shared event loop cannot (runsv-log-lock)
+      this.fds.push(takeLock(files.dir, label));
     }
     // The locks are ours, so whoever wrote these files is gone: adopt what it left running.
-    for (const unit of this.units()) this.adopt(unit);
+    for (const s of this.supervised) this.adopt(s);
     if (this.log) this.openLogPipe();
-    for (const unit of this.units()) {
-      this.listen(unit, openControlFifo(unit.superviseDir, unit.label));
-      unit.writeStatus();
+    for (const { program, files, label } of this.supervised) {
+      this.listen(program, label, openControlFifo(files.dir, label));
+      files.write(program);
     }
-    for (const unit of this.units()) this.fds.push(openOkFifo(unit.superviseDir, unit.label));
+    for (const { files, label } of this.supervised) this.fds.push(openOkFifo(files.dir, label));
   }
 
   /** Take over a process a dead supervisor left running (runsv-adopt). */
-  private adopt(unit: Unit): void {
-    const found = findAdoptable(unit.superviseDir);
+  private adopt({ program, files }: Supervised): void {
+    const found = findAdoptable(files.dir);
     if (!found) return;
     const { status } = found;
-    unit.setPid(found.pid, found.startTime);
-    unit.state = status.state;
-    unit.time = status.time;
-    unit.paused = status.paused;
-    unit.gotTerm = status.gotTerm;
-    unit.want = status.wantUp ? 'up' : found.wantExit && !unit.isLog ? 'exit' : 'down';
-    this.reporter.warn(`adopted running ${unit.isLog ? 'log/' : ''}${status.state === State.Finish ? 'finish' : 'run'} (pid ${found.pid})`);
-    const cancel = watchExit(found.pid, () => this.guard(() => this.reap(unit, { code: null, signal: 0 })));
-    this.cleanups.push(cancel);
+    const child = processChild(found.pid, found.startTime);
+    const want: Want = status.wantUp ? 'up' : found.wantExit && !program.isLog ? 'exit' : 'down';
+    program.adopt({ child, state: status.state, time: status.time, paused: status.paused, gotTerm: status.gotTerm, want });
+    const what = `${program.isLog ? 'log/' : ''}${status.state === State.Finish ? 'finish' : 'run'}`;
+    this.reporter.warn(`adopted running ${what} (pid ${found.pid})`);
+    this.cleanups.push(watchExit(found.pid, () => program.adoptedExited(child)));
   }
 
   /**
@@ -194,7 +157,7 @@ export class Supervisor {
    * (so nothing buffered in it is lost), else a new one.
    */
   private openLogPipe(): void {
-    const record = `${this.main.superviseDir}/logpipe`;
+    const record = `${this.dir}/supervise/logpipe`;
     let fds: { read: number; write: number } | undefined;
     if (this.main.pid) fds = reopenPipe(`/proc/${this.main.pid}/fd/1`);
     if (!fds && this.log?.pid) fds = reopenPipe(`/proc/${this.log.pid}/fd/0`);
@@ -219,16 +182,12 @@ export class Supervisor {
     this.options.onLogPipe?.(this, fds.read);
   }
 
-  private units(): Unit[] {
-    return this.log ? [this.main, this.log] : [this.main];
-  }
-
-  private listen(unit: Unit, fd: number): void {
+  private listen(program: Program, label: string, fd: number): void {
     const socket = new Socket({ fd, readable: true, writable: false });
     socket.on('data', (bytes: Buffer) => {
-      for (const byte of bytes) this.enqueue(unit, String.fromCharCode(byte));
+      for (const byte of bytes) this.enqueue(program, String.fromCharCode(byte));
     });
-    socket.on('error', (err) => this.reporter.warn(`unable to read ${unit.label}/control: ${errorTextOf(err)}`));
+    socket.on('error', (err) => this.reporter.warn(`unable to read ${label}/control: ${errorTextOf(err)}`));
     this.sockets.push(socket);
   }
 
@@ -239,42 +198,26 @@ export class Supervisor {
    * callbacks) must not keep this supervisor from reaping its children,
    * nor the host from serving every other service.
    */
-  private enqueue(unit: Unit, letter: string): void {
+  private enqueue(program: Program, letter: string): void {
     this.pendingLetters++;
     this.queue = this.queue
-      .then(() => (this.exited ? undefined : this.control(unit, letter)))
-      .catch((err) => this.internalError(err))
+      .then(() => (this.exited ? undefined : program.control(letter)))
+      .catch((err) => this.reporter.warn(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`))
       .then(() => {
         this.pendingLetters--;
-        this.guard(() => this.tick());
         if (this.pendingLetters > 0 && performance.now() - this.lastTurn >= LETTER_SLICE_MS) {
           return new Promise<void>((resolve) => setImmediate(resolve)).then(() => void (this.lastTurn = performance.now()));
         }
       });
   }
 
-  /** The main loop's body: start what should run, then see if runsv is done. */
-  private tick(): void {
-    if (this.exited) return;
-    const { main, log } = this;
-    if (log && this.shouldStart(log)) this.launch(log).catch((err) => this.internalError(err));
-    if (this.shouldStart(main)) this.launch(main).catch((err) => this.internalError(err));
-    this.checkExit();
-  }
-
-  private shouldStart(unit: Unit): boolean {
-    return unit.pid === 0 && (unit.want === 'up' || unit.state === State.Finish || this.onceRequested.has(unit));
-  }
-
+  /** runsv exits once the service wants exit and is down, and its log service has read all and exited. */
   private checkExit(): void {
     const { main, log } = this;
-    if (main.want !== 'exit' || main.state !== State.Down || this.starting.has(main)) return;
+    if (this.exited || main.want !== 'exit' || main.state !== State.Down || main.isStarting) return;
     if (!log || log.pid === 0) return this.exit();
-    if (log.want !== 'exit') {
-      log.want = 'exit';
-      log.writeStatus();
-      this.closeLogPipe();
-    }
+    log.exitAfterInput();
+    this.closeLogPipe();
   }
 
   private closeLogPipe(): void {
@@ -302,10 +245,9 @@ export class Supervisor {
 
   private closeAll(): void {
     if (this.logPipe && !this.logPipeClosed) this.options.onLogPipe?.(this, undefined);
+    for (const { program } of this.supervised) program.close();
     for (const cancel of this.cleanups) cancel();
     this.cleanups.length = 0;
-    for (const timer of this.throttleTimers.values()) clearTimeout(timer);
-    this.throttleTimers.clear();
     for (const socket of this.sockets) socket.destroy();
     for (const fd of this.fds) {
       try {
@@ -314,249 +256,11 @@ export class Supervisor {
     }
     this.fds.length = 0;
   }
-
-  /**
-   * A fault while handling this service (a bug, an unexpected error) is
-   * reported under its name and never reaches the host's event loop.
-   */
-  private guard(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.internalError(err);
-    }
-  }
-
-  private internalError(err: unknown): void {
-    this.reporter.warn(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-  }
-
-  /** runsv's startservice(): run (after control/u), finish, or log/run. */
-  private async launch(unit: Unit): Promise<void> {
-    if (unit.pid !== 0 || this.starting.has(unit) || this.throttleTimers.has(unit)) return;
-    const finishing = unit.state === State.Finish;
-    const before = { state: unit.state, time: unit.time, once: this.onceRequested.has(unit) };
-    this.starting.add(unit);
-    if (!finishing) {
-      this.onceRequested.delete(unit);
-      const handled = this.custom(unit, 'u');
-      if (handled) {
-        unit.writeStatus();
-        await handled;
-      }
-    }
-    const file = finishing ? './finish' : './run';
-    const args = finishing ? finishArgs(unit.lastExit) : [];
-    const cwd = unit.isLog ? `${this.dir}/log` : this.dir;
-    const logFds = this.logPipeClosed ? undefined : this.logPipe;
-    const stdout = unit.isLog ? 1 : (logFds?.write ?? 1);
-    const stdin = unit.isLog ? (logFds?.read ?? 'ignore') : 0;
-    const onExit = (status: ExitStatus) =>
-      this.guard(() =>
-        'execError' in status && RESOURCE_ERRORS.has(status.execError) ? this.forkFailed(unit, status.execError, before) : this.reap(unit, status),
-      );
-    const hosted = unit.isLog && typeof stdin === 'number' ? this.options.hostLog?.(cwd) : undefined;
-    let pid: number | undefined;
-    if (hosted) {
-      // the host's own pid stands for the logger in supervise/ (README)
-      pid = process.pid;
-      unit.hosted = hosted;
-      hosted.start(stdin as number, onExit);
-    } else {
-      pid = spawnChild(file, args, { ...this.spawnOptions(), cwd, stdio: [stdin, stdout, 2] }, onExit);
-    }
-    const startTime = pid === undefined ? undefined : processStartTime(pid);
-    if (!finishing) {
-      unit.time = taiNow();
-      unit.state = State.Run;
-    }
-    unit.paused = false;
-    unit.gotTerm = false;
-    if (pid === undefined) return; // reap() reports the exec failure as exit 111
-    this.starting.delete(unit);
-    unit.setPid(pid, startTime);
-    unit.writeStatus();
-  }
-
-  /**
-   * No child could be started for want of a resource (RLIMIT_NPROC, memory,
-   * descriptors): runit's `unable to fork, sleeping`, then a retry; the
-   * state is left as it was.
-   */
-  private forkFailed(unit: Unit, code: string, before: { state: State; time: Tai64n; once: boolean }): void {
-    if (this.exited) return;
-    this.starting.delete(unit);
-    unit.state = before.state;
-    unit.time = before.time;
-    if (before.once) this.onceRequested.add(unit);
-    this.reporter.warn(`unable to fork, sleeping: ${errorText(code)}`);
-    this.throttleTimers.set(
-      unit,
-      setTimeout(() => {
-        this.throttleTimers.delete(unit);
-        this.guard(() => this.tick());
-      }, FORK_RETRY_MS),
-    );
-    this.checkExit();
-  }
-
-  /** A child of `unit` ended (or never started: exec failure). */
-  private reap(unit: Unit, status: ExitStatus): void {
-    if (this.exited) return;
-    if ('execError' in status) {
-      const what = unit.isLog ? 'log/./run' : unit.state === State.Finish ? './finish' : './run';
-      this.reporter.fatal(`unable to start ${what}: ${errorText(status.execError)}`);
-      status = { code: 111, signal: 0 };
-      this.starting.delete(unit);
-    }
-    unit.setPid(0);
-    unit.hosted = undefined;
-    unit.lastExit = status;
-    unit.gotTerm = false;
-    if (!unit.isLog && unit.state !== State.Finish && readable(`${this.dir}/finish`)) {
-      unit.state = State.Finish;
-      unit.writeStatus();
-      return this.tick();
-    }
-    unit.state = State.Down;
-    const startedAt = micros(unit.time);
-    unit.time = taiNow();
-    const wait = startedAt + RESTART_INTERVAL_US - nowMicros();
-    // a service started again at once is published once, running: the
-    // down in between would only delay its start (launch() writes it
-    // should a control/u script run first)
-    if (wait > 0 || !this.shouldStart(unit)) unit.writeStatus();
-    if (wait > 0) {
-      this.throttleTimers.set(
-        unit,
-        setTimeout(
-          () => {
-            this.throttleTimers.delete(unit);
-            this.guard(() => this.tick());
-          },
-          Math.ceil(wait / 1000),
-        ),
-      );
-    }
-    this.tick();
-  }
-
-  /**
-   * Run control/<letter> when the service has one: a promise of "handled".
-   * Without one the answer is a plain false, so the default action is taken
-   * in the same turn of the event loop.
-   */
-  private custom(unit: Unit, letter: string): Promise<boolean> | false {
-    if (unit.isLog) return false;
-    const ctx = {
-      spawn: this.spawnOptions(),
-      serviceDir: this.dir,
-      stdout: this.logPipeClosed ? undefined : this.logPipe?.write,
-      warn: (m: string) => this.reporter.warn(m),
-      fatal: (m: string) => this.reporter.fatal(m),
-    };
-    const program = findCustomControl(ctx, letter);
-    return program === undefined ? false : runCustomControl(ctx, program);
-  }
-
-  private spawnOptions(): { newSession?: boolean; nofile?: bigint } {
-    return { newSession: this.options.newSession, nofile: this.options.childNofile };
-  }
-
-  private signal(unit: Unit, signal: NodeJS.Signals): void {
-    if (unit.pid === 0) return;
-    if (unit.hosted) return unit.hosted.signal(signal);
-    try {
-      process.kill(unit.pid, signal);
-    } catch {
-      // already gone: its reap is on the way
-    }
-  }
-
-  /** runsv's stopservice(): TERM (unless control/t handled it), then CONT. */
-  private async stop(unit: Unit): Promise<void> {
-    if (unit.pid !== 0 && !(await this.custom(unit, 't')) && unit.pid !== 0) {
-      this.signal(unit, 'SIGTERM');
-      unit.gotTerm = true;
-      unit.writeStatus();
-    }
-    if (unit.want === 'down' || unit.want === 'exit') {
-      this.signal(unit, 'SIGCONT');
-      await this.custom(unit, unit.want === 'down' ? 'd' : 'x');
-    }
-  }
-
-  /** Apply one control letter (reference §3.4). */
-  private async control(unit: Unit, letter: string): Promise<void> {
-    const running = unit.pid !== 0 && unit.state === State.Run;
-    switch (letter) {
-      case 'u':
-        unit.want = 'up';
-        unit.writeStatus();
-        return;
-      case 'o':
-        unit.want = 'down';
-        unit.writeStatus();
-        if (unit.pid === 0) this.onceRequested.add(unit);
-        return;
-      case 'd':
-        this.onceRequested.delete(unit);
-        unit.want = 'down';
-        unit.writeStatus();
-        if (running) await this.stop(unit);
-        return;
-      case 'x':
-        if (unit.isLog) return;
-        this.onceRequested.delete(unit);
-        unit.want = 'exit';
-        unit.writeStatus();
-        if (running) await this.stop(unit);
-        return;
-      case 't':
-        if (running) await this.stop(unit);
-        return;
-      case 'k':
-        // runit also forces the state to down here, which corrupts it
-        // (docs/differences.md: kill-keeps-state); the reap updates it.
-        if (unit.pid !== 0 && !(await this.custom(unit, 'k'))) this.signal(unit, 'SIGKILL');
-        return;
-      case 'p':
-        if (running && !(await this.custom(unit, 'p'))) this.signal(unit, 'SIGSTOP');
-        unit.paused = true;
-        unit.writeStatus();
-        return;
-      case 'c':
-        if (running && !(await this.custom(unit, 'c'))) this.signal(unit, 'SIGCONT');
-        unit.paused = false;
-        unit.writeStatus();
-        return;
-      default: {
-        const signal = SIGNAL_OF[letter];
-        if (signal && running && !(await this.custom(unit, letter))) this.signal(unit, signal);
-      }
-    }
-  }
-}
-
-/** finish's arguments: run's exit code (-1 if killed) and the signal number. */
-function finishArgs(status: ExitStatus): string[] {
-  if ('execError' in status) return ['111', '0'];
-  // the low byte of the wait status: the signal, +128 when a core was dumped
-  return status.code === null ? ['-1', String(status.signal + (status.core ? 128 : 0))] : [String(status.code), '0'];
 }
 
 function exists(path: string): boolean {
   try {
     statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function readable(path: string): boolean {
-  try {
-    closeSync(openSync(path, constants.O_RDONLY | constants.O_NONBLOCK));
     return true;
   } catch {
     return false;

@@ -1,0 +1,186 @@
+// What a supervised program does to the world, in one place: starting and
+// signalling its process, control/ programs, the service directory's
+// optional files, the clock and timers, and publishing supervise/. The
+// real one is here; the unit tests give Program a fake.
+import { closeSync, openSync, constants } from 'node:fs';
+import { taiNow, type Tai64n } from '../protocol/tai64n.js';
+import { spawnChild, type ExitStatus } from '../sys/spawn.js';
+import { processStartTime } from '../sys/proc.js';
+import { findCustomControl, runCustomControl, type CustomControlContext } from './custom-control.js';
+import { readTimeoutKill } from './settings.js';
+import type { ProgramView } from './program.js';
+import type { StatusFiles } from './status-files.js';
+
+/** A running process of a program, as far as the program needs to know it. */
+export interface Child {
+  readonly pid: number;
+  /** its start time in /proc (undefined if it could not be read) */
+  readonly startTime: string | undefined;
+  /** errors ignored: a process already gone is reaped soon */
+  signal(signal: NodeJS.Signals): void;
+}
+
+export interface ProgramPlatform {
+  /**
+   * Start ./run, ./finish (with its arguments) or log/run. `onExit` runs
+   * once, asynchronously, with how it ended or why it could not be started;
+   * undefined when no process was started (`onExit` says why).
+   */
+  start(what: 'run' | 'finish', args: readonly string[], onExit: (status: ExitStatus) => void): Child | undefined;
+  /** control/<letter>: a promise of "handled", or a plain false at once when there is none */
+  custom(letter: string): Promise<boolean> | false;
+  /** ./finish exists and can be opened (runsv checks before running it) */
+  hasFinish(): boolean;
+  /** the directory's timeout-kill in ms (s6's file), undefined when unset or 0 */
+  timeoutKill(): number | undefined;
+  now(): Tai64n;
+  /** call `fn` once after `ms`; returns its cancel */
+  setTimer(ms: number, fn: () => void): () => void;
+  /** write what changed of the program's supervise/ files */
+  publish(view: ProgramView): void;
+  warn(message: string): void;
+  /** a child-side failure runit reports as fatal; the supervisor goes on */
+  fatal(message: string): void;
+  /** a bug while handling this service: reported, never thrown into the event loop */
+  internalError(err: unknown): void;
+}
+
+/** A log service running inside the supervisor's process. */
+export interface InProcessLog {
+  /** read the log pipe from `input`; `onExit` once it has finished */
+  start(input: number, onExit: (status: ExitStatus) => void): void;
+  /** what the signal would do to a logger process */
+  signal(signal: NodeJS.Signals): void;
+}
+
+/** How children are started, where the host differs from plain runsv. */
+export interface SupervisorOptions {
+  /** each run, finish and log/run in its own session (runsvdir -P) */
+  newSession?: boolean;
+  /** the soft RLIMIT_NOFILE children get, when the host raised its own */
+  childNofile?: bigint;
+  /**
+   * A log service this host can run in its own process instead of running
+   * `log/run` (runsvdir's in-process svlogd); undefined: run log/run.
+   */
+  hostLog?: (logDir: string) => InProcessLog | undefined;
+  /** the log pipe's read end was opened (fd) or closed (undefined): hold it elsewhere too */
+  onLogPipe?: (owner: object, read: number | undefined) => void;
+  /** a path (/proc/PID/fd/N) through which a pipe (`pipe:[inode]`) still held elsewhere can be reopened */
+  findLogPipe?: (inode: string) => string | undefined;
+}
+
+/** Where a supervisor's messages go; lines are prefixed `runsv NAME: `. */
+export interface Reporter {
+  warn(message: string): void;
+  /** a child-side failure runit reports as fatal; the supervisor goes on */
+  fatal(message: string): void;
+}
+
+/** The service a program belongs to, as its platform sees it. */
+export interface ServiceContext {
+  /** the service directory (reached through /proc/self/fd/N) */
+  readonly dir: string;
+  readonly options: SupervisorOptions;
+  readonly reporter: Reporter;
+  /** the pipe between service and log, while it is open */
+  logPipe(): { read: number; write: number } | undefined;
+}
+
+/** A process known by its pid: one this supervisor started, or one it adopted. */
+export function processChild(pid: number, startTime = processStartTime(pid)): Child {
+  return {
+    pid,
+    startTime,
+    signal(signal) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // already gone: its exit is on the way
+      }
+    },
+  };
+}
+
+export class ProcessPlatform implements ProgramPlatform {
+  private readonly cwd: string;
+
+  constructor(
+    private readonly service: ServiceContext,
+    private readonly isLog: boolean,
+    private readonly files: StatusFiles,
+  ) {
+    this.cwd = isLog ? `${service.dir}/log` : service.dir;
+  }
+
+  start(what: 'run' | 'finish', args: readonly string[], onExit: (status: ExitStatus) => void): Child | undefined {
+    const pipe = this.service.logPipe();
+    if (this.isLog) {
+      const hosted = pipe ? this.service.options.hostLog?.(this.cwd) : undefined;
+      if (hosted && pipe) {
+        hosted.start(pipe.read, onExit);
+        // the host's own pid stands for the logger in supervise/ (README)
+        return { ...processChild(process.pid), signal: (signal) => hosted.signal(signal) };
+      }
+    }
+    const stdio: [number | 'ignore', number, number] = this.isLog ? [pipe?.read ?? 'ignore', 1, 2] : [0, pipe?.write ?? 1, 2];
+    const pid = spawnChild(`./${what}`, args, { ...this.spawnOptions(), cwd: this.cwd, stdio }, onExit);
+    return pid === undefined ? undefined : processChild(pid);
+  }
+
+  custom(letter: string): Promise<boolean> | false {
+    if (this.isLog) return false;
+    const ctx: CustomControlContext = {
+      spawn: this.spawnOptions(),
+      serviceDir: this.service.dir,
+      stdout: this.service.logPipe()?.write,
+      warn: (m) => this.warn(m),
+      fatal: (m) => this.fatal(m),
+    };
+    const program = findCustomControl(ctx, letter);
+    return program === undefined ? false : runCustomControl(ctx, program);
+  }
+
+  hasFinish(): boolean {
+    if (this.isLog) return false;
+    try {
+      closeSync(openSync(`${this.cwd}/finish`, constants.O_RDONLY | constants.O_NONBLOCK));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  timeoutKill(): number | undefined {
+    return readTimeoutKill(this.cwd, (m) => this.warn(m));
+  }
+
+  now(): Tai64n {
+    return taiNow();
+  }
+
+  setTimer(ms: number, fn: () => void): () => void {
+    const timer = setTimeout(fn, ms);
+    return () => clearTimeout(timer);
+  }
+
+  publish(view: ProgramView): void {
+    this.files.write(view);
+  }
+
+  warn(message: string): void {
+    this.service.reporter.warn(message);
+  }
+
+  fatal(message: string): void {
+    this.service.reporter.fatal(message);
+  }
+
+  internalError(err: unknown): void {
+    this.warn(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  }
+
+  private spawnOptions(): { newSession?: boolean; nofile?: bigint } {
+    return { newSession: this.service.options.newSession, nofile: this.service.options.childNofile };
+  }
+}

@@ -1,0 +1,349 @@
+// One supervised program, a service's ./run (with its ./finish) or its
+// log/run, as a state machine: runsv(8)'s behaviour for one of the two.
+// It owns its state and every transition; what it does to the world goes
+// through ProgramPlatform (platform.ts), so the unit tests drive it with a
+// fake clock and fake children. After each event it publishes its state
+// once, so supervise/ is written once per change.
+import { State, type Want } from '../protocol/status.js';
+import { unixSeconds, type Tai64n } from '../protocol/tai64n.js';
+import type { ExitStatus } from '../sys/spawn.js';
+import { errorText } from '../sys/errstr.js';
+import type { Child, ProgramPlatform } from './platform.js';
+
+/** What supervise/ shows of a program (status, stat, pid, pidstart). */
+export interface ProgramView {
+  readonly state: State;
+  readonly want: Want;
+  readonly paused: boolean;
+  readonly gotTerm: boolean;
+  readonly pid: number;
+  /** the pid's start time in /proc, so that a reused pid is never adopted */
+  readonly startTime: string | undefined;
+  /** run's start, or when the program last went down */
+  readonly time: Tai64n;
+}
+
+/** A process a dead supervisor left running, and the state it published. */
+export interface Adopted {
+  child: Child;
+  state: State;
+  time: Tai64n;
+  paused: boolean;
+  gotTerm: boolean;
+  want: Want;
+}
+
+/** run restarts at most once a second (runit: a blocking sleep(1)). */
+export const RESTART_INTERVAL_US = 1_000_000;
+/** After a failed fork, try again this much later (runit: a blocking sleep(5)). */
+export const FORK_RETRY_MS = 5000;
+/**
+ * Spawn errors that come from this process running short of a resource
+ * (fork failing, no descriptor), not from the program: nothing ran, so
+ * there is no exit status and no ./finish.
+ */
+const RESOURCE_ERRORS = new Set(['EAGAIN', 'ENOMEM', 'EMFILE', 'ENFILE']);
+
+const SIGNAL_OF: Readonly<Record<string, NodeJS.Signals>> = {
+  h: 'SIGHUP',
+  a: 'SIGALRM',
+  i: 'SIGINT',
+  q: 'SIGQUIT',
+  '1': 'SIGUSR1',
+  '2': 'SIGUSR2',
+};
+
+/** What a launch changes, put back when no process could be forked. */
+interface BeforeLaunch {
+  state: State;
+  time: Tai64n;
+  once: boolean;
+}
+
+export class Program implements ProgramView {
+  state = State.Down;
+  want: Want;
+  paused = false;
+  gotTerm = false;
+  time: Tai64n;
+  private child: Child | undefined;
+  /** how the last run (or finish) ended, for finish's arguments */
+  private lastExit: ExitStatus = { code: 0, signal: 0 };
+  /** a launch is under way (control/u running, or an exec failure not yet reported) */
+  private starting = false;
+  /** `o` arrived while the program could not start yet */
+  private onceRequested = false;
+  /** the restart throttle or the fork retry */
+  private restartTimer: (() => void) | undefined;
+  /** SIGKILL after a stop that was not obeyed in time */
+  private killTimer: (() => void) | undefined;
+  /** a stop's SIGKILL delay when the service sets none (runsvdir's shutdown) */
+  private killAfterDefaultMs: number | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly platform: ProgramPlatform,
+    readonly isLog: boolean,
+    want: Want,
+    /** called after every event this program handled (the supervisor's exit check) */
+    private readonly onSettled: () => void = () => {},
+  ) {
+    this.want = want;
+    this.time = platform.now();
+  }
+
+  get pid(): number {
+    return this.child?.pid ?? 0;
+  }
+
+  get startTime(): string | undefined {
+    return this.child?.startTime;
+  }
+
+  /** Busy starting: the supervisor must not consider the program down yet. */
+  get isStarting(): boolean {
+    return this.starting;
+  }
+
+  /** The first step: start if wanted, publish. */
+  begin(): void {
+    this.settle();
+  }
+
+  /** Take over a process a dead supervisor left running (runsv-adopt). */
+  adopt(found: Adopted): void {
+    this.child = found.child;
+    this.state = found.state;
+    this.time = found.time;
+    this.paused = found.paused;
+    this.gotTerm = found.gotTerm;
+    this.want = found.want;
+  }
+
+  /** The exit status of an adopted process cannot be known. */
+  adoptedExited(child: Child): void {
+    this.event(() => {
+      if (this.child === child) this.ended({ code: null, signal: 0 });
+    });
+  }
+
+  /** Stops that follow escalate to SIGKILL after `ms` unless the service sets timeout-kill. */
+  escalateStops(ms: number): void {
+    this.killAfterDefaultMs = ms;
+    // a finish already running is bounded too; a running run is stopped by the `x` that follows
+    if (this.child && this.state === State.Finish) this.armKill();
+  }
+
+  /** The log service's end: its input is closed next, it runs until it has read it. */
+  exitAfterInput(): void {
+    if (this.want === 'exit') return;
+    this.want = 'exit';
+    if (this.killAfterDefaultMs !== undefined) this.armKill();
+    this.publish();
+  }
+
+  /** The supervisor is gone: no timer fires, no event is handled. */
+  close(): void {
+    this.closed = true;
+    this.restartTimer?.();
+    this.restartTimer = undefined;
+    this.killTimer?.();
+    this.killTimer = undefined;
+  }
+
+  /** Apply one control letter (runsv(8)); resolves when its action is done. */
+  async control(letter: string): Promise<void> {
+    if (this.closed) return;
+    await this.applyLetter(letter);
+    this.settle();
+  }
+
+  private async applyLetter(letter: string): Promise<void> {
+    const running = this.child !== undefined && this.state === State.Run;
+    switch (letter) {
+      case 'u':
+        this.want = 'up';
+        return;
+      case 'o':
+        this.want = 'down';
+        if (!this.child) this.onceRequested = true;
+        return;
+      case 'd':
+      case 'x':
+        if (letter === 'x' && this.isLog) return;
+        this.onceRequested = false;
+        this.want = letter === 'd' ? 'down' : 'exit';
+        if (running) await this.stop();
+        return;
+      case 't':
+        if (running) await this.stop();
+        return;
+      case 'k':
+        // runit also forces the state to down here, which corrupts it
+        // (docs/differences.md: kill-keeps-state); the exit updates it.
+        if (this.child && !(await this.custom('k'))) this.signal('SIGKILL');
+        return;
+      case 'p':
+        if (running && !(await this.custom('p'))) this.signal('SIGSTOP');
+        this.paused = true;
+        return;
+      case 'c':
+        if (running && !(await this.custom('c'))) this.signal('SIGCONT');
+        this.paused = false;
+        return;
+      default: {
+        const signal = SIGNAL_OF[letter];
+        if (signal && running && !(await this.custom(letter))) this.signal(signal);
+      }
+    }
+  }
+
+  /** runsv's stopservice(): TERM (unless control/t handled it), then CONT. */
+  private async stop(): Promise<void> {
+    if (this.child && !(await this.custom('t')) && this.child) {
+      this.signal('SIGTERM');
+      this.gotTerm = true;
+    }
+    this.armKill();
+    if (this.want === 'down' || this.want === 'exit') {
+      this.signal('SIGCONT');
+      await this.custom(this.want === 'down' ? 'd' : 'x');
+    }
+  }
+
+  /** After a stop: SIGKILL once the service's timeout-kill (or the host's default) has passed. */
+  private armKill(): void {
+    const ms = this.platform.timeoutKill() ?? this.killAfterDefaultMs;
+    const child = this.child;
+    if (ms === undefined || !child || this.killTimer) return;
+    this.killTimer = this.platform.setTimer(ms, () =>
+      this.event(() => {
+        this.killTimer = undefined;
+        if (this.child === child) child.signal('SIGKILL');
+      }),
+    );
+  }
+
+  /**
+   * control/<letter>, published before it runs (it may read supervise/). A
+   * plain false without one, so the default action is taken in this turn.
+   */
+  private custom(letter: string): Promise<boolean> | false {
+    const handled = this.platform.custom(letter);
+    if (handled !== false) this.publish();
+    return handled;
+  }
+
+  private signal(signal: NodeJS.Signals): void {
+    this.child?.signal(signal);
+  }
+
+  /** Handle one event from the world, then start what should run and publish. */
+  private event(fn: () => void): void {
+    if (this.closed) return;
+    try {
+      fn();
+    } catch (err) {
+      this.platform.internalError(err);
+    }
+    this.settle();
+  }
+
+  private settle(): void {
+    if (this.closed) return;
+    if (this.shouldStart()) this.launch().catch((err) => this.platform.internalError(err));
+    this.publish();
+    this.onSettled();
+  }
+
+  private publish(): void {
+    if (!this.closed) this.platform.publish(this);
+  }
+
+  private shouldStart(): boolean {
+    return !this.child && !this.starting && !this.restartTimer && (this.want === 'up' || this.state === State.Finish || this.onceRequested);
+  }
+
+  /** runsv's startservice(): run (after control/u), finish, or log/run. */
+  private async launch(): Promise<void> {
+    const finishing = this.state === State.Finish;
+    const before: BeforeLaunch = { state: this.state, time: this.time, once: this.onceRequested };
+    this.starting = true;
+    if (!finishing) {
+      this.onceRequested = false;
+      const handled = this.custom('u');
+      if (handled) {
+        await handled;
+        if (this.closed) return;
+      }
+    }
+    const child = this.platform.start(finishing ? 'finish' : 'run', finishing ? finishArgs(this.lastExit) : [], (status) =>
+      this.event(() => this.exited(status, before)),
+    );
+    if (!finishing) {
+      this.time = this.platform.now();
+      this.state = State.Run;
+    }
+    this.paused = false;
+    this.gotTerm = false;
+    if (!child) return; // exited() reports the exec failure
+    this.starting = false;
+    this.child = child;
+    if (finishing && this.killAfterDefaultMs !== undefined) this.armKill();
+    this.publish();
+  }
+
+  private exited(status: ExitStatus, before: BeforeLaunch): void {
+    if ('execError' in status) {
+      if (RESOURCE_ERRORS.has(status.execError)) return this.forkFailed(status.execError, before);
+      const what = this.isLog ? 'log/./run' : this.state === State.Finish ? './finish' : './run';
+      this.platform.fatal(`unable to start ${what}: ${errorText(status.execError)}`);
+      status = { code: 111, signal: 0 };
+      this.starting = false;
+    }
+    this.ended(status);
+  }
+
+  /**
+   * No child could be started for want of a resource (RLIMIT_NPROC, memory,
+   * descriptors): runit's `unable to fork, sleeping`, then a retry; the
+   * state is left as it was.
+   */
+  private forkFailed(code: string, before: BeforeLaunch): void {
+    this.starting = false;
+    this.state = before.state;
+    this.time = before.time;
+    if (before.once) this.onceRequested = true;
+    this.platform.warn(`unable to fork, sleeping: ${errorText(code)}`);
+    this.restartTimer = this.platform.setTimer(FORK_RETRY_MS, () => this.event(() => (this.restartTimer = undefined)));
+  }
+
+  /** The program's process ended: finish next, or down (and a restart, throttled). */
+  private ended(status: ExitStatus): void {
+    this.child = undefined;
+    this.killTimer?.();
+    this.killTimer = undefined;
+    this.lastExit = status;
+    this.gotTerm = false;
+    if (!this.isLog && this.state !== State.Finish && this.platform.hasFinish()) {
+      this.state = State.Finish;
+      return;
+    }
+    this.state = State.Down;
+    const startedAt = micros(this.time);
+    this.time = this.platform.now();
+    const wait = startedAt + RESTART_INTERVAL_US - micros(this.time);
+    if (wait > 0) this.restartTimer = this.platform.setTimer(Math.ceil(wait / 1000), () => this.event(() => (this.restartTimer = undefined)));
+  }
+}
+
+function micros(t: Tai64n): number {
+  return unixSeconds(t) * 1e6 + Math.floor(t.nsec / 1000);
+}
+
+/** finish's arguments: run's exit code (-1 if killed) and the signal number. */
+export function finishArgs(status: ExitStatus): string[] {
+  if ('execError' in status) return ['111', '0'];
+  // the low byte of the wait status: the signal, +128 when a core was dumped
+  return status.code === null ? ['-1', String(status.signal + (status.core ? 128 : 0))] : [String(status.code), '0'];
+}

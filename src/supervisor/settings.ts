@@ -1,0 +1,29 @@
+// The optional files of a service directory that tune its supervision,
+// read when they are used, so an edit takes effect at the next use. Where
+// s6-supervise has a file for the same knob, the name and meaning are s6's.
+import { readFileSync } from 'node:fs';
+import { errorCode } from '../sys/errors.js';
+import { errorTextOf } from '../sys/errstr.js';
+
+/** An unsigned decimal integer, surrounding whitespace allowed; undefined for anything else. */
+export function parseUnsignedInteger(text: string): number | undefined {
+  const m = /^\s*(\d{1,15})\s*$/.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * `timeout-kill` (s6): milliseconds after a stop's signal until SIGKILL.
+ * Absent or 0: never. Unreadable or not a number: never, with a warning.
+ */
+export function readTimeoutKill(dir: string, warn: (message: string) => void): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`${dir}/timeout-kill`, 'latin1');
+  } catch (err) {
+    if (errorCode(err) !== 'ENOENT') warn(`unable to read timeout-kill: ${errorTextOf(err)}`);
+    return undefined;
+  }
+  const ms = parseUnsignedInteger(text);
+  if (ms === undefined) warn('invalid timeout-kill: not a number of milliseconds');
+  return ms || undefined;
+}

@@ -1,0 +1,337 @@
+// The supervisor's state machine for one program, driven through a fake
+// platform: a fake clock and timers, fake children whose exits the test
+// decides. No process is started and nothing sleeps.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Program, FORK_RETRY_MS } from '../dist/supervisor/program.js';
+import { State } from '../dist/protocol/status.js';
+import { TAI_OFFSET } from '../dist/protocol/tai64n.js';
+
+/** A child the test ends with `exit`. */
+class FakeChild {
+  /** @param {number} pid @param {(status: object) => void} onExit */
+  constructor(pid, what, args, onExit) {
+    this.pid = pid;
+    this.startTime = String(pid);
+    this.what = what;
+    this.args = args;
+    /** @type {string[]} */
+    this.signals = [];
+    this.onExit = onExit;
+  }
+  /** @param {string} signal */
+  signal(signal) {
+    this.signals.push(signal);
+  }
+  exit(status = { code: 0, signal: 0 }) {
+    this.onExit(status);
+  }
+}
+
+class FakePlatform {
+  constructor({ finish = false, timeoutKill = undefined, custom = {} } = {}) {
+    this.finish = finish;
+    this.timeoutKillMs = timeoutKill;
+    /** @type {Record<string, boolean>} letters whose control/ program exists, and whether it handles them */
+    this.customs = custom;
+    this.customRuns = [];
+    this.micros = 1_700_000_000_000_000;
+    /** @type {{ at: number, fn: () => void, live: boolean }[]} */
+    this.timers = [];
+    /** @type {FakeChild[]} */
+    this.children = [];
+    /** @type {string[] | undefined} the next starts fail with these errno names, in turn */
+    this.startErrors = [];
+    this.published = [];
+    this.warnings = [];
+    this.fatals = [];
+    this.errors = [];
+  }
+  start(what, args, onExit) {
+    const error = this.startErrors.shift();
+    if (error) {
+      queueMicrotask(() => onExit({ execError: error }));
+      return undefined;
+    }
+    const child = new FakeChild(100 + this.children.length, what, args, onExit);
+    this.children.push(child);
+    return child;
+  }
+  custom(letter) {
+    if (!(letter in this.customs)) return false;
+    this.customRuns.push(letter);
+    return Promise.resolve(this.customs[letter]);
+  }
+  hasFinish() {
+    return this.finish;
+  }
+  timeoutKill() {
+    return this.timeoutKillMs;
+  }
+  now() {
+    const sec = Math.floor(this.micros / 1e6);
+    return { sec: TAI_OFFSET + BigInt(sec), nsec: (this.micros - sec * 1e6) * 1000 };
+  }
+  setTimer(ms, fn) {
+    const timer = { at: this.micros + ms * 1000, fn, live: true };
+    this.timers.push(timer);
+    return () => (timer.live = false);
+  }
+  /** Move the clock on by `ms`, firing the timers that fall due, in order. */
+  advance(ms) {
+    const end = this.micros + ms * 1000;
+    for (;;) {
+      const due = this.timers.filter((t) => t.live && t.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      this.micros = due.at;
+      due.live = false;
+      due.fn();
+    }
+    this.micros = end;
+  }
+  publish(view) {
+    const { state, want, paused, gotTerm, pid } = view;
+    const record = { state, want, paused, gotTerm, pid };
+    const last = this.published.at(-1);
+    if (!last || JSON.stringify(last) !== JSON.stringify(record)) this.published.push(record);
+  }
+  warn(message) {
+    this.warnings.push(message);
+  }
+  fatal(message) {
+    this.fatals.push(message);
+  }
+  internalError(err) {
+    this.errors.push(err);
+  }
+  get lastChild() {
+    return this.children.at(-1);
+  }
+}
+
+/** Let pending promise callbacks (custom control programs, exec failures) run. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+function started(options = {}, want = 'up', isLog = false) {
+  const platform = new FakePlatform(options);
+  const program = new Program(platform, isLog, want);
+  program.begin();
+  return { platform, program };
+}
+
+test('program: begin starts ./run and publishes it running once', () => {
+  const { platform, program } = started();
+  assert.equal(platform.children.length, 1);
+  assert.equal(platform.lastChild.what, 'run');
+  assert.equal(program.state, State.Run);
+  assert.deepEqual(platform.published, [{ state: State.Run, want: 'up', paused: false, gotTerm: false, pid: 100 }]);
+});
+
+test('program: a run that dies within a second is restarted one second after it started, not before', () => {
+  const { platform, program } = started();
+  platform.advance(300);
+  platform.lastChild.exit({ code: 1, signal: 0 });
+  assert.equal(program.state, State.Down);
+  assert.equal(platform.children.length, 1);
+  platform.advance(699);
+  assert.equal(platform.children.length, 1, 'restarted before the second was over');
+  platform.advance(1);
+  assert.equal(platform.children.length, 2);
+  assert.deepEqual(
+    platform.published.map((p) => [p.state, p.pid]),
+    [
+      [State.Run, 100],
+      [State.Down, 0],
+      [State.Run, 101],
+    ],
+  );
+});
+
+test('program: a run that lived longer than a second is restarted at once, published once (running)', () => {
+  const { platform } = started();
+  platform.advance(5000);
+  platform.lastChild.exit();
+  assert.equal(platform.children.length, 2);
+  assert.deepEqual(
+    platform.published.map((p) => [p.state, p.pid]),
+    [
+      [State.Run, 100],
+      [State.Run, 101],
+    ],
+  );
+});
+
+test('program: no process for want of a resource: "unable to fork, sleeping", state kept, retried 5 s later', async () => {
+  const platform = new FakePlatform();
+  platform.startErrors = ['EAGAIN'];
+  const program = new Program(platform, false, 'up');
+  program.begin();
+  await settle();
+  assert.deepEqual(platform.warnings, ['unable to fork, sleeping: temporary failure']);
+  assert.equal(program.state, State.Down);
+  assert.equal(program.pid, 0);
+  assert.deepEqual(platform.fatals, []);
+  platform.advance(FORK_RETRY_MS - 1);
+  assert.equal(platform.children.length, 0);
+  platform.advance(1);
+  assert.equal(platform.children.length, 1);
+  assert.equal(program.state, State.Run);
+});
+
+test('program: ./run that cannot be executed is reported fatal, counts as exit 111 and is retried each second', async () => {
+  const platform = new FakePlatform({ finish: true });
+  platform.startErrors = ['ENOENT'];
+  const program = new Program(platform, false, 'up');
+  program.begin();
+  await settle();
+  assert.deepEqual(platform.fatals, ['unable to start ./run: file does not exist']);
+  // finish runs with run's exit code 111
+  assert.equal(platform.lastChild.what, 'finish');
+  assert.deepEqual(platform.lastChild.args, ['111', '0']);
+  platform.lastChild.exit();
+  assert.equal(program.state, State.Down);
+  platform.advance(1000);
+  assert.equal(platform.lastChild.what, 'run');
+});
+
+test('program: o runs a down program once; it is not restarted when it exits', async () => {
+  const { platform, program } = started({}, 'down');
+  assert.equal(platform.children.length, 0);
+  await program.control('o');
+  assert.equal(platform.children.length, 1);
+  assert.equal(program.want, 'down');
+  platform.advance(2000);
+  platform.lastChild.exit();
+  platform.advance(10_000);
+  assert.equal(platform.children.length, 1);
+  assert.equal(program.state, State.Down);
+  await program.control('u');
+  assert.equal(platform.children.length, 2);
+});
+
+test('program: p and c stop and continue the process and set the paused flag', async () => {
+  const { platform, program } = started();
+  await program.control('p');
+  assert.deepEqual(platform.lastChild.signals, ['SIGSTOP']);
+  assert.equal(platform.published.at(-1).paused, true);
+  await program.control('c');
+  assert.deepEqual(platform.lastChild.signals, ['SIGSTOP', 'SIGCONT']);
+  assert.equal(platform.published.at(-1).paused, false);
+});
+
+test('program: d sends TERM then CONT; got TERM is published; the exit runs finish with the signal', async () => {
+  const { platform, program } = started({ finish: true });
+  await program.control('d');
+  assert.deepEqual(platform.lastChild.signals, ['SIGTERM', 'SIGCONT']);
+  assert.deepEqual(platform.published.at(-1), { state: State.Run, want: 'down', paused: false, gotTerm: true, pid: 100 });
+  platform.lastChild.exit({ code: null, signal: 15 });
+  assert.equal(program.state, State.Finish);
+  assert.deepEqual(platform.lastChild.args, ['-1', '15']);
+  platform.lastChild.exit();
+  assert.equal(program.state, State.Down);
+  platform.advance(10_000);
+  assert.equal(platform.children.length, 2, 'a program that wants down was restarted');
+});
+
+test('program: k during finish kills finish; run comes back after the throttle', async () => {
+  const { platform, program } = started({ finish: true });
+  platform.lastChild.exit({ code: 3, signal: 0 });
+  const finish = platform.lastChild;
+  assert.equal(finish.what, 'finish');
+  assert.deepEqual(finish.args, ['3', '0']);
+  await program.control('k');
+  assert.deepEqual(finish.signals, ['SIGKILL']);
+  finish.exit({ code: null, signal: 9 });
+  assert.equal(program.state, State.Down);
+  platform.advance(999);
+  assert.equal(platform.children.length, 2);
+  platform.advance(1);
+  assert.equal(platform.lastChild.what, 'run');
+});
+
+test('program: a control/t that handles the letter replaces the TERM', async () => {
+  const { platform, program } = started({ custom: { t: true } });
+  await program.control('t');
+  assert.deepEqual(platform.customRuns, ['t']);
+  assert.deepEqual(platform.lastChild.signals, []);
+  assert.equal(program.gotTerm, false);
+});
+
+test('program: without timeout-kill a stop is never escalated (runit)', async () => {
+  const { platform, program } = started();
+  await program.control('d');
+  platform.advance(3_600_000);
+  assert.deepEqual(platform.lastChild.signals, ['SIGTERM', 'SIGCONT']);
+  assert.equal(program.state, State.Run);
+});
+
+test('program: timeout-kill: SIGKILL that many ms after a stop the process ignored, not before', async () => {
+  const { platform, program } = started({ timeoutKill: 500 });
+  await program.control('d');
+  platform.advance(499);
+  assert.deepEqual(platform.lastChild.signals, ['SIGTERM', 'SIGCONT']);
+  platform.advance(1);
+  assert.deepEqual(platform.lastChild.signals, ['SIGTERM', 'SIGCONT', 'SIGKILL']);
+  platform.lastChild.exit({ code: null, signal: 9 });
+  assert.equal(program.state, State.Down);
+});
+
+test('program: timeout-kill: a process that obeys the stop in time is not killed, nor its successor', async () => {
+  const { platform, program } = started({ timeoutKill: 500 });
+  await program.control('t');
+  platform.advance(100);
+  const first = platform.lastChild;
+  first.exit({ code: null, signal: 15 });
+  platform.advance(2000);
+  assert.equal(platform.children.length, 2);
+  assert.deepEqual(first.signals, ['SIGTERM']);
+  assert.deepEqual(platform.lastChild.signals, []);
+  assert.equal(program.state, State.Run);
+});
+
+test('program: escalated stops (runsvdir shutdown): x, then KILL after the default; a hung finish too', async () => {
+  const { platform, program } = started({ finish: true });
+  program.escalateStops(7000);
+  await program.control('x');
+  assert.equal(program.want, 'exit');
+  platform.advance(6999);
+  assert.deepEqual(platform.lastChild.signals, ['SIGTERM', 'SIGCONT']);
+  platform.advance(1);
+  assert.deepEqual(platform.lastChild.signals, ['SIGTERM', 'SIGCONT', 'SIGKILL']);
+  platform.lastChild.exit({ code: null, signal: 9 });
+  const finish = platform.lastChild;
+  assert.equal(finish.what, 'finish');
+  platform.advance(7000);
+  assert.deepEqual(finish.signals, ['SIGKILL']);
+  finish.exit({ code: null, signal: 9 });
+  assert.equal(program.state, State.Down);
+  platform.advance(10_000);
+  assert.equal(platform.children.length, 2, 'a program that wants exit was restarted');
+});
+
+test('program: the log service at exit: want exit, killed after the default if it does not end', () => {
+  const { platform, program } = started({}, 'up', true);
+  program.escalateStops(7000);
+  program.exitAfterInput();
+  assert.equal(platform.published.at(-1).want, 'exit');
+  platform.advance(7000);
+  assert.deepEqual(platform.lastChild.signals, ['SIGKILL']);
+});
+
+test('program: x is ignored by a log service', async () => {
+  const { platform, program } = started({}, 'up', true);
+  await program.control('x');
+  assert.equal(program.want, 'up');
+  assert.deepEqual(platform.lastChild.signals, []);
+});
+
+test('program: after close, nothing is started or published', () => {
+  const { platform, program } = started();
+  platform.advance(100);
+  const published = platform.published.length;
+  program.close();
+  platform.lastChild.exit();
+  platform.advance(5000);
+  assert.equal(platform.children.length, 1);
+  assert.equal(platform.published.length, published);
+});
