@@ -313,7 +313,11 @@ while [ -z "$stop" ]; do m=$((n+1)); echo "line $m" 2>/dev/null || continue; n=$
     'log/run': '#!/bin/sh\ni=0\nwhile IFS= read -r l; do echo "$l" >> out; i=$((i+1)); [ $i -ge 300 ] && exit 0; done\n',
   });
   let pid = await runningPid(dir);
+  const written = () => Number(readText(join(dir, 'n')) || 0);
   for (let i = 0; i < 20; i++) {
+    // each run writes before it is stopped, so every restart cuts a stream of lines
+    const before = written();
+    await waitFor(() => written() > before, { what: `run ${i + 1} writing` });
     control(dir, 't');
     pid = await runningPid(dir, pid);
   }
@@ -324,7 +328,7 @@ while [ -z "$stop" ]; do m=$((n+1)); echo "line $m" 2>/dev/null || continue; n=$
   });
   const last = Number(readText(join(dir, 'n')));
   const got = lines(join(dir, 'log/out'));
-  assert.ok(last > 20);
+  assert.ok(last > 20, `last ${last}, got ${got.length}`);
   assert.equal(got.length, last);
   for (const [i, line] of got.entries()) assert.equal(line, `line ${i + 1}`);
 });
