@@ -8,8 +8,7 @@ import { spawnChild, type ExitStatus } from '../sys/spawn.js';
 import { processStartTime } from '../sys/proc.js';
 import { findCustomControl, runCustomControl, type CustomControlContext } from './custom-control.js';
 import { readTimeoutKill } from './settings.js';
-import type { ProgramView } from './program.js';
-import type { StatusFiles } from './status-files.js';
+import type { ProgramView, StatusFiles } from './status-files.js';
 
 /** A running process of a program, as far as the program needs to know it. */
 export interface Child {

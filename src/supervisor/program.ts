@@ -9,19 +9,7 @@ import { unixSeconds, type Tai64n } from '../protocol/tai64n.js';
 import type { ExitStatus } from '../sys/spawn.js';
 import { errorText } from '../sys/errstr.js';
 import type { Child, ProgramPlatform } from './platform.js';
-
-/** What supervise/ shows of a program (status, stat, pid, pidstart). */
-export interface ProgramView {
-  readonly state: State;
-  readonly want: Want;
-  readonly paused: boolean;
-  readonly gotTerm: boolean;
-  readonly pid: number;
-  /** the pid's start time in /proc, so that a reused pid is never adopted */
-  readonly startTime: string | undefined;
-  /** run's start, or when the program last went down */
-  readonly time: Tai64n;
-}
+import type { ProgramView } from './status-files.js';
 
 /** A process a dead supervisor left running, and the state it published. */
 export interface Adopted {

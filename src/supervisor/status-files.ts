@@ -3,10 +3,23 @@
 // own pidstart record (runit ignores it). Only what changed is written: a
 // burst of letters that change nothing costs no writes (runit rewrote the
 // files for every letter).
-import { encodeStatus, statText } from '../protocol/status.js';
+import { encodeStatus, statText, type State, type Want } from '../protocol/status.js';
 import { writeAtomic, AtomicWriteError } from '../protocol/atomic-write.js';
 import { errorTextOf } from '../sys/errstr.js';
-import type { ProgramView } from './program.js';
+import type { Tai64n } from '../protocol/tai64n.js';
+
+/** What supervise/ shows of a program (status, stat, pid, pidstart). */
+export interface ProgramView {
+  readonly state: State;
+  readonly want: Want;
+  readonly paused: boolean;
+  readonly gotTerm: boolean;
+  readonly pid: number;
+  /** the pid's start time in /proc, so that a reused pid is never adopted */
+  readonly startTime: string | undefined;
+  /** run's start, or when the program last went down */
+  readonly time: Tai64n;
+}
 
 export class StatusFiles {
   private lastPid: number | undefined;
