@@ -382,15 +382,15 @@ export class Logger implements LineSink {
   private process(chunk: Buffer): void {
     const stamp = this.stamper.mode ? this.stamper.format(nowMicros()) : EMPTY;
     this.framer.prepare(chunk);
-    for (const dir of this.active) dir.stage(chunk, stamp);
+    for (const dir of this.active) dir.plan.stage(chunk, stamp);
     this.framer.push(chunk, stamp);
     this.afterChunk();
   }
 
   private afterChunk(): void {
     for (const dir of this.active) {
-      dir.unstage();
-      dir.commit();
+      dir.plan.unstage();
+      dir.plan.commit();
     }
     if (this.alerts.length) {
       const data = this.alerts.length === 1 ? this.alerts[0]! : Buffer.concat(this.alerts);
@@ -403,7 +403,7 @@ export class Logger implements LineSink {
 
   /** A line selected for stderr: `[stamp][prefix]line[...]\n`. */
   private alert(stamp: Buffer, dir: LogDir, line: Buffer, long: boolean): void {
-    this.alerts.push(stamp, dir.prefix, line, long ? DOTS_NL : NL);
+    this.alerts.push(stamp, dir.plan.prefix, line, long ? DOTS_NL : NL);
   }
 
   line(buf: Buffer, start: number, end: number, stamp: Buffer): void {
@@ -411,7 +411,7 @@ export class Logger implements LineSink {
     let selective = false;
     for (let d = 0; d < dirs.length; d++) {
       const dir = dirs[d]!;
-      if (dir.simple) dir.appendLine(stamp, buf, start, end);
+      if (dir.simple) dir.plan.appendLine(stamp, buf, start, end);
       else selective = true;
     }
     if (selective) this.selectiveLine(buf, start, end, stamp);
@@ -422,7 +422,7 @@ export class Logger implements LineSink {
     let selective = false;
     for (let d = 0; d < dirs.length; d++) {
       const dir = dirs[d]!;
-      if (dir.simple) dir.appendLines(stamp, buf, start, ends, count);
+      if (dir.simple) dir.plan.appendLines(stamp, buf, start, ends, count);
       else selective = true;
     }
     if (!selective) return;
@@ -443,8 +443,8 @@ export class Logger implements LineSink {
       const selected = selectLine(config.instructions, buf, start, end - start);
       if (selected & 2) this.alert(stamp, dir, Buffer.from(buf.subarray(start, end)), false);
       if (!(selected & 1)) continue;
-      if (config.udp) dir.sendUdp(stamp, buf.subarray(start, end), false);
-      if (!config.udpOnly) dir.appendLine(stamp, buf, start, end);
+      if (config.udp) dir.plan.sendUdp(stamp, buf.subarray(start, end), false);
+      if (!config.udpOnly) dir.plan.appendLine(stamp, buf, start, end);
     }
   }
 
@@ -455,18 +455,18 @@ export class Logger implements LineSink {
       if (selected & 2) this.alert(stamp, dir, Buffer.from(head), true);
       dir.longSelected = (selected & 1) !== 0 && !config.udpOnly;
       if (!(selected & 1)) continue;
-      if (config.udp) dir.sendUdp(stamp, head, true);
-      if (dir.longSelected) dir.appendHead(stamp, head);
+      if (config.udp) dir.plan.sendUdp(stamp, head, true);
+      if (dir.longSelected) dir.plan.appendHead(stamp, head);
     }
   }
 
   rest(buf: Buffer, start: number, end: number, offset: number): void {
-    for (const dir of this.active) if (dir.longSelected) dir.appendRest(buf, start, end, offset);
+    for (const dir of this.active) if (dir.longSelected) dir.plan.appendRest(buf, start, end, offset);
   }
 
   end(offset: number): void {
     for (const dir of this.active) {
-      if (dir.longSelected) dir.appendEnd(offset);
+      if (dir.longSelected) dir.plan.appendEnd(offset);
       dir.longSelected = false;
     }
   }

@@ -1,4 +1,4 @@
-// Processors (reference §6.6): `sh -c <processor>` run on each rotated
+// Processors (svlogd(8)): `sh -c <processor>` run on each rotated
 // `@….u` in the log directory, with runit's descriptors: 0 = the `.u`
 // file, 1 = a new `@….t`, 2 = inherited, 4 = `state`, 5 = a new `newstate`.
 // Exit 0: `.t` becomes `.s` (0744), `.u` is removed, `newstate` replaces
@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { SpawnOptions, ExitStatus } from '../sys/spawn.js';
 import { errorTextOf } from '../sys/errstr.js';
 import { errorCode } from '../sys/errors.js';
-import * as fsp from './fsp.js';
+import * as fsp from '../sys/async-fs.js';
 
 export interface ProcessorHost {
   readonly name: string;
@@ -31,7 +31,7 @@ export interface ProcessorHost {
   readonly env?: NodeJS.ProcessEnv;
   readonly stderr: number | 'ignore';
   readonly spawnOptions?: Partial<SpawnOptions>;
-  /** O_NOFOLLOW when another user can write the directory, else 0 (logdir.ts) */
+  /** O_NOFOLLOW when another user can write the directory, else 0 (see LogDir.open) */
   readonly noFollow: number;
 }
 

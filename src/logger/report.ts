@@ -1,6 +1,7 @@
-// How the engine speaks: runit's message classes (reference §6.9), each
+// How the engine speaks: runit's message classes (svlogd(8)), each
 // without the `svlogd: <class>: ` prefix, which the reporter adds. The
 // engine keeps no stderr of its own, so a host process can route messages.
+import { errorTextOf } from '../sys/errstr.js';
 
 export interface Reporter {
   /** `svlogd: info: ...`; called only in verbose mode */
@@ -24,4 +25,22 @@ export function textReporter(write: (data: string | Buffer) => void, name = 'svl
     fatal: (text) => write(`${name}: fatal: ${text}\n`),
     alert: (data) => write(data),
   };
+}
+
+/** What the parts of one log directory say: `info` in verbose mode only, failures as `<what>: <dir>: <error>`. */
+export class DirMessages {
+  constructor(
+    readonly reporter: Reporter,
+    /** the directory as named on the command line */
+    private readonly name: string,
+    private readonly verbose: boolean,
+  ) {}
+
+  info(text: string): void {
+    if (this.verbose) this.reporter.info(text);
+  }
+
+  warn(what: string, err: unknown): void {
+    this.reporter.warning(`${what}: ${this.name}: ${errorTextOf(err)}`);
+  }
 }

@@ -1,6 +1,8 @@
-// Promise forms of the fs calls a log directory needs, on raw descriptors
-// (fs.promises would wrap every fd in a FileHandle). They run on libuv's
-// thread pool, so a slow disk delays one logger, never the event loop.
+// Promise forms of the fs calls that log directories need, on raw
+// descriptors (fs.promises would wrap every fd in a FileHandle), with
+// runit's open modes. They run on libuv's thread pool, so a slow disk delays
+// one caller, never the event loop. `extra` flags: O_NOFOLLOW where a
+// symbolic link must not be followed.
 import * as fs from 'node:fs';
 
 function call<T>(fn: (cb: (err: NodeJS.ErrnoException | null, value: T) => void) => void): Promise<T> {
@@ -8,8 +10,6 @@ function call<T>(fn: (cb: (err: NodeJS.ErrnoException | null, value: T) => void)
 }
 
 const { O_WRONLY, O_RDONLY, O_APPEND, O_CREAT, O_TRUNC, O_NONBLOCK, O_NOFOLLOW } = fs.constants;
-
-// `extra` flags: O_NOFOLLOW in a log directory another user can write (logdir.ts).
 
 /** runit's open_append: O_WRONLY|O_NDELAY|O_APPEND|O_CREAT, 0600. */
 export const openAppend = (path: string, extra = 0) => call<number>((cb) => fs.open(path, O_WRONLY | O_NONBLOCK | O_APPEND | O_CREAT | extra, 0o600, cb));
