@@ -1,4 +1,4 @@
-// Cutting standard input into lines (reference §6.4). Pure: no I/O.
+// Cutting standard input into lines (svlogd(8)). Pure: no I/O.
 //
 // A line is the bytes up to `\n`. Only its first `len` (-l) bytes are "the
 // line" that patterns, stderr and UDP see, and only those are subject to

@@ -1,4 +1,4 @@
-// svlogd's selection patterns (reference §6.4): not regular expressions.
+// svlogd's selection patterns (svlogd(8)): not regular expressions.
 // Pure functions over bytes.
 import type { Instruction } from './config.js';
 

@@ -1,4 +1,4 @@
-// Line timestamps (reference §6.1): -t TAI64N `@<24 hex> `, -tt
+// Line timestamps (svlogd(8)): -t TAI64N `@<24 hex> `, -tt
 // `YYYY-MM-DD_HH:MM:SS.fffff ` (UTC, 10 µs, truncated), -ttt the same with
 // `T`. Each is 26 bytes with its trailing space. Pure; the calendar part is
 // cached per second, so a stamp costs a few digit writes.

@@ -1,4 +1,4 @@
-// `u`/`U` targets (reference §6.4): one datagram per selected line. runit
+// `u`/`U` targets (svlogd(8)): one datagram per selected line. runit
 // opened a socket per line; one socket per directory does the same job.
 import * as dgram from 'node:dgram';
 

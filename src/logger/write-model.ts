@@ -1,7 +1,7 @@
 // Where runit's svlogd rotates, reproduced without doing its writes.
 //
 // runit writes each log line through a djb `buffer` of `-b` bytes whose
-// write function rotates `current` (reference §6.5): before each write, if
+// write function rotates `current` (svlogd(8)): before each write, if
 // the size has reached `s` it rotates, and it cuts the write to the room
 // left (so a long line may be split across files); after a write that ends
 // with a newline, if the size has reached `s - len` it rotates. Which writes
