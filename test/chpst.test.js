@@ -19,6 +19,7 @@ import {
   readShellProbe,
   withFailingSyscalls,
   canFailSyscalls,
+  othersBin,
 } from './helpers.js';
 import { flockExclusive, mkfifo } from '../dist/sys/fd.js';
 
@@ -398,14 +399,16 @@ test("bad input: runit's messages, exit 111, nothing executed", () => {
     assert.deepEqual([r.code, r.stderr, r.stdout], [111, `${message}\n`, ''], args.join(' '));
     assert.equal(existsSync(marker), false, args.join(' '));
   }
-  // unreadable files and a nice level refused: as an unprivileged user
-  let r = run(chpst, ['-u', 'nobody', chpst, '-e', unreadable, ...touch]);
+  // unreadable files and a nice level refused: as an unprivileged user, who
+  // runs chpst from a copy it can reach (the checkout may be private)
+  const inner = othersBin('chpst');
+  let r = run(chpst, ['-u', 'nobody', inner, '-e', unreadable, ...touch]);
   assert.deepEqual([r.code, r.stderr], [111, `chpst: fatal: unable to read ${unreadable}/SECRET: access denied\n`]);
-  r = run(chpst, ['-u', 'nobody', chpst, '-n', '-5', ...touch]);
+  r = run(chpst, ['-u', 'nobody', inner, '-n', '-5', ...touch]);
   assert.deepEqual([r.code, r.stderr], [111, 'chpst: fatal: unable to set nice level: permission denied\n']);
-  r = run(chpst, ['-u', 'nobody', chpst, '-/', '/', ...touch]);
+  r = run(chpst, ['-u', 'nobody', inner, '-/', '/', ...touch]);
   assert.deepEqual([r.code, r.stderr], [111, 'chpst: fatal: unable to change root directory: permission denied\n']);
-  r = run(chpst, ['-u', 'nobody', chpst, '-u', 'root', ...touch]);
+  r = run(chpst, ['-u', 'nobody', inner, '-u', 'root', ...touch]);
   assert.deepEqual([r.code, r.stderr], [111, 'chpst: fatal: unable to setgroups: permission denied\n']);
   assert.equal(existsSync(marker), false);
 });

@@ -10,7 +10,22 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { mkdirSync, writeFileSync, readFileSync, readdirSync, rmSync, renameSync, existsSync, statSync, symlinkSync } from 'node:fs';
-import { bin, debian, tempDir, makeService, startDetached, stopAll, waitFor, run, readText, supervisedPid, processExists, removeDir } from './helpers.js';
+import {
+  bin,
+  debian,
+  tempDir,
+  makeService,
+  startDetached,
+  stopAll,
+  waitFor,
+  run,
+  readText,
+  supervisedPid,
+  processExists,
+  removeDir,
+  asUser,
+  othersBin,
+} from './helpers.js';
 import { decodeStatus } from '../dist/protocol/status.js';
 
 after(stopAll);
@@ -178,8 +193,8 @@ test("fork failing (RLIMIT_NPROC): runit's warning, no ./finish for what never r
     });
   }
   spawnSync('chown', ['-R', `${NPROC_UID}:${NPROC_UID}`, base]);
-  // the host's own threads count too (about ten for Node)
-  const host = startDetached('prlimit', ['--nproc=25', 'setpriv', `--reuid=${NPROC_UID}`, `--regid=${NPROC_UID}`, '--clear-groups', bin('runsvdir'), dir]);
+  // the host's own threads count too (about ten for Node); it runs from a copy that uid can reach
+  const host = startDetached('prlimit', ['--nproc=25', ...asUser(NPROC_UID, othersBin('runsvdir'), [dir]).flat()], { cwd: base });
   const message = (name) => `runsv ${name}: warning: unable to fork, sleeping: temporary failure\n`;
   const up = () => names.filter((n) => stat(join(dir, n)) === 'run\n' && processExists(supervisedPid(join(dir, n))));
   const failing = () => names.filter((n) => host.output.stderr.includes(message(n)));

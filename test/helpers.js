@@ -1,6 +1,6 @@
 // Shared test utilities: temporary service directories, supervisors started
 // in their own process group (so cleanup never kills by name), polling.
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync, cpSync, existsSync, chmodSync, lstatSync, readdirSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -9,6 +9,55 @@ import { fileURLToPath } from 'node:url';
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const bin = (name) => join(root, 'bin', name);
 export const debian = (name) => `/usr/bin/${name}`;
+
+// --- commands run as another user ---
+
+/** The uid (and gid) of nobody, for commands run unprivileged. */
+export const NOBODY = 65534;
+
+/** [file, args] that run `file` as user and group `id`, without supplementary groups (setpriv; needs root). */
+export const asUser = (id, file, args) => ['setpriv', [`--reuid=${id}`, `--regid=${id}`, '--clear-groups', file, ...args]];
+
+/** Make `path` and everything under it readable (and directories searchable) by every user. */
+function openToAll(path) {
+  const st = lstatSync(path);
+  if (st.isSymbolicLink()) return;
+  if (st.isDirectory()) {
+    chmodSync(path, 0o755);
+    for (const name of readdirSync(path)) openToAll(join(path, name));
+  } else {
+    chmodSync(path, st.mode & 0o100 ? 0o755 : 0o644);
+  }
+}
+
+let publicRoot;
+
+/**
+ * A copy of what the commands need to run (bin/, dist/, package.json, koffi
+ * and its prebuilt binary) in a fresh directory every user can reach, made
+ * once per test file and removed when it ends. The checkout itself may sit
+ * under a private directory (a clone in a mktemp -d or a home directory,
+ * mode 0700), where another user cannot reach bin/: commands run as another
+ * user (asUser) are run from here.
+ */
+export function othersRoot() {
+  if (publicRoot) return publicRoot;
+  const dir = mkdtempSync(join(tmpdir(), 'runit-ts-public-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  for (const path of ['package.json', 'bin', 'dist', 'node_modules/koffi', 'node_modules/@koromix']) {
+    if (existsSync(join(root, path))) cpSync(join(root, path), join(dir, path), { recursive: true });
+  }
+  openToAll(dir);
+  for (let up = dirname(dir); ; up = dirname(up)) {
+    if ((lstatSync(up).mode & 0o001) === 0) throw new Error(`${up} is not searchable by other users: set TMPDIR to a directory that is (it holds ${dir})`);
+    if (up === '/') break;
+  }
+  publicRoot = dir;
+  return dir;
+}
+
+/** Path of bin/`name` in othersRoot(): for a command that another user runs. */
+export const othersBin = (name) => join(othersRoot(), 'bin', name);
 
 /** A fresh temporary directory, removed by the returned cleanup. */
 export function tempDir(prefix = 'runit-ts-') {
@@ -248,8 +297,6 @@ export function withFailingSyscalls(rules, argv) {
 }
 
 // --- process 1 of a PID namespace (runit) ---
-
-import { readdirSync } from 'node:fs';
 
 /**
  * Start argv as process 1 of a new PID and mount namespace (with its own

@@ -3,7 +3,22 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync, symlinkSync, renameSync, rmSync, readFileSync, chownSync, readdirSync, existsSync } from 'node:fs';
-import { bin, debian, tempDir, makeService, startDetached, stopAll, waitFor, run, readText, supervisedPid, processExists } from './helpers.js';
+import {
+  bin,
+  debian,
+  tempDir,
+  makeService,
+  startDetached,
+  stopAll,
+  waitFor,
+  run,
+  readText,
+  supervisedPid,
+  processExists,
+  asUser,
+  othersBin,
+  NOBODY,
+} from './helpers.js';
 
 after(stopAll);
 
@@ -218,15 +233,17 @@ test('a deploy user supervises services in their home without root', async () =>
   const home = tempDir('runit-ts-home-');
   const dir = join(home, 'service');
   makeService(join(dir, 'app'), { run: '#!/bin/sh\nid -u > uid\nexec sleep 1000\n' });
-  for (const path of [home, dir, join(dir, 'app'), join(dir, 'app/run')]) chownSync(path, 65534, 65534);
-  const asNobody = (file, args) => ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', file, ...args]];
-  startDetached(...asNobody(bin('runsvdir'), [dir]), { env: { ...process.env, HOME: home } });
+  for (const path of [home, dir, join(dir, 'app'), join(dir, 'app/run')]) chownSync(path, NOBODY, NOBODY);
+  // the commands of a copy nobody can reach (the checkout may be private)
+  const asNobody = (name, args) => asUser(NOBODY, othersBin(name), args);
+  startDetached(...asNobody('runsvdir', [dir]), { env: { ...process.env, HOME: home }, cwd: home });
   await running(join(dir, 'app'));
-  assert.equal(readText(join(dir, 'app/uid')), '65534\n');
-  const r = run(...asNobody(bin('sv'), ['-w', '5', 'restart', join(dir, 'app')]));
+  // written by ./run once it runs: wait for the whole line
+  assert.equal(await waitFor(() => readText(join(dir, 'app/uid'))?.endsWith('\n') && readText(join(dir, 'app/uid')), { what: 'uid written' }), `${NOBODY}\n`);
+  const r = run(...asNobody('sv', ['-w', '5', 'restart', join(dir, 'app')]), { cwd: home });
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /^ok: run: /);
-  const s = run(...asNobody(bin('sv'), ['status', 'app']), { env: { ...process.env, SVDIR: dir } });
+  const s = run(...asNobody('sv', ['status', 'app']), { env: { ...process.env, SVDIR: dir }, cwd: home });
   assert.match(s.stdout, /^run: app: \(pid \d+\) \d+s\n$/);
 });
 
