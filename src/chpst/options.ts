@@ -1,5 +1,11 @@
-// chpst's command lines (reference §7.1, §7.6): the personality chosen by
-// the invoked name, djb sgetopt, and the plan of what to change. Pure.
+// chpst's command lines (chpst(8)): the personality chosen by the invoked
+// name, djb sgetopt and scan_ulong (src/util/), and the plan of what to
+// change. Pure.
+import { sgetopt, getoptMessage, type GetoptError } from '../util/getopt.js';
+import { parseUnsigned } from '../util/scan.js';
+
+// also exported from here, where chpst's unit tests import them
+export { sgetopt, parseUnsigned };
 
 export type Personality = 'chpst' | 'envdir' | 'envuidgid' | 'pgrphack' | 'setuidgid' | 'softlimit' | 'setlock';
 
@@ -77,62 +83,6 @@ export function invocation(argv0: string): { base: string; name: string; persona
   return { base, name, personality: PERSONALITIES.has(name) ? (name as Personality) : 'chpst' };
 }
 
-export type GetoptItem = { opt: string; arg?: string } | { error: 'illegal' | 'missing'; opt: string };
-
-/**
- * djb sgetopt: options precede operands; parsing stops at the first
- * non-option, at `-`, or after an argument starting with `--` (which is
- * skipped); option arguments may be attached or separate. `state.index` is
- * left at the first operand. Yields one error at most, then stops.
- */
-export function* sgetopt(args: readonly string[], optstring: string, state: { index: number }): Generator<GetoptItem> {
-  let i = state.index;
-  try {
-    while (i < args.length) {
-      const arg = args[i]!;
-      if (arg[0] !== '-' || arg.length === 1) return;
-      if (arg[1] === '-') {
-        i++;
-        return;
-      }
-      let pos = 1;
-      let tookArgument = false;
-      while (pos < arg.length) {
-        const opt = arg[pos++]!;
-        const at = opt === ':' ? -1 : optstring.indexOf(opt);
-        if (at < 0) {
-          yield { error: 'illegal', opt };
-          return;
-        }
-        if (optstring[at + 1] !== ':') {
-          yield { opt };
-          continue;
-        }
-        let value = arg.slice(pos);
-        i++;
-        if (value === '') {
-          if (i >= args.length) {
-            yield { error: 'missing', opt };
-            return;
-          }
-          value = args[i++]!;
-        }
-        tookArgument = true;
-        yield { opt, arg: value };
-        break;
-      }
-      if (!tookArgument) i++;
-    }
-  } finally {
-    state.index = i;
-  }
-}
-
-/** scan_ulong over the whole string: digits only (none means 0). */
-export function parseUnsigned(text: string): bigint | undefined {
-  return /^[0-9]*$/.test(text) ? BigInt(`0${text}`) : undefined;
-}
-
 /** `-n` argument: `N`, `+N` or `-N`; saturated to ±40, beyond which nice(2) changes nothing more. */
 export function parseNice(text: string): number | undefined {
   const negative = text.startsWith('-');
@@ -156,8 +106,8 @@ function emptyPlan(personality: Personality): Plan {
   };
 }
 
-function getoptMessage(base: string, item: { error: 'illegal' | 'missing'; opt: string }): string {
-  return item.error === 'illegal' ? `${base}: illegal option -- ${item.opt}` : `${base}: option requires an argument -- ${item.opt}`;
+function complaint(base: string, item: GetoptError): string {
+  return `${base}: ${getoptMessage(item)}`;
 }
 
 const CHPST_LIMITS: Record<string, Resource[]> = {
@@ -220,7 +170,7 @@ export function parseArgs(argv0: string, args: readonly string[], options: { ext
       const state = { index: 0 };
       let wait = false;
       for (const item of sgetopt(args, 'nNxX', state)) {
-        if ('error' in item) return usage(USAGE.setlock, getoptMessage(base, item));
+        if ('error' in item) return usage(USAGE.setlock, complaint(base, item));
         if (item.opt === 'n' || item.opt === 'N') wait = item.opt === 'n';
         else plan.quietFailure = item.opt === 'x';
       }
@@ -231,7 +181,7 @@ export function parseArgs(argv0: string, args: readonly string[], options: { ext
     case 'softlimit': {
       const state = { index: 0 };
       for (const item of sgetopt(args, 'a:c:d:f:l:m:o:p:r:s:t:', state)) {
-        if ('error' in item) return usage(USAGE.softlimit, getoptMessage(base, item));
+        if ('error' in item) return usage(USAGE.softlimit, complaint(base, item));
         // a bad number gets chpst's usage text under this name, as in runit
         const value: LimitValue | undefined = item.arg === '=' ? 'hard' : parseUnsigned(item.arg!);
         if (value === undefined) return usage(USAGE.chpst);
@@ -246,7 +196,7 @@ export function parseArgs(argv0: string, args: readonly string[], options: { ext
   const state = { index: 0 };
   const optstring = `u:U:b:e:m:d:o:p:f:c:r:t:/:n:l:L:vP012V${options.extensions ? 'C:' : ''}`;
   for (const item of sgetopt(args, optstring, state)) {
-    if ('error' in item) return usage(USAGE.chpst, getoptMessage(base, item));
+    if ('error' in item) return usage(USAGE.chpst, complaint(base, item));
     const arg = item.arg!;
     switch (item.opt) {
       case 'u':

@@ -1,5 +1,7 @@
-// user[:group] specifications (reference §7.4). Pure: the password and
-// group file look-ups are passed in (they may throw on a system error).
+// user[:group] specifications (chpst(8) -u, setuidgid, envuidgid). Pure:
+// the password and group file look-ups are passed in (they may throw on a
+// system error).
+import { scanDigits } from '../util/scan.js';
 
 export interface Ids {
   uid: number;
@@ -25,9 +27,8 @@ const MAX_ID = 0xffffffffn;
 export function parseNumericIds(text: string): Ids | undefined {
   let pos = 0;
   const number = (): number | undefined => {
-    const digits = /^[0-9]*/.exec(text.slice(pos))![0];
-    pos += digits.length;
-    const value = BigInt(`0${digits}`);
+    const { value, length } = scanDigits(text, pos);
+    pos += length;
     return value > MAX_ID ? undefined : Number(value);
   };
   const uid = number();

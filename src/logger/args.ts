@@ -1,9 +1,8 @@
-// svlogd's command line (reference §6.1), parsed with djb's sgetopt rules:
-// options before operands; parsing stops at the first non-option, at `-`
-// (an operand) or at an argument starting with `--` (dropped); an option
-// argument is attached (`-l5`) or the next argument (`-l 5`). Pure, so that
-// a host can also read the options of an `exec svlogd ...` line.
-import { scanUlong } from './config.js';
+// svlogd's command line (svlogd(8)), read as runit reads it: djb's sgetopt
+// (src/util/getopt.ts) and scan_ulong (src/util/scan.ts). Pure, so that a
+// host can also read the options of an `exec svlogd ...` line.
+import { sgetopt, getoptMessage } from '../util/getopt.js';
+import { scanUlong } from '../util/scan.js';
 import type { StampMode } from './timestamp.js';
 
 export const USAGE = ' [-ttv] [-r c] [-R abc] [-l len] [-b buflen] dir ...';
@@ -30,7 +29,7 @@ export type SvlogdArgs =
   | { ok: false; problem: 'option'; message: string };
 
 function ulong(text: string): number {
-  return Number(scanUlong(Buffer.from(text, 'utf8'), 0).value);
+  return Number(scanUlong(Buffer.from(text, 'utf8')).value);
 }
 
 /** Parse `args` (argv without the program name) against "R:r:l:b:tvV". */
@@ -41,51 +40,34 @@ export function parseSvlogdArgs(args: readonly string[]): SvlogdArgs {
   let replaceBytes = new Uint8Array(0);
   let lineMax = 1000;
   let bufLen = 1024;
-  let i = 0;
-  while (i < args.length) {
-    const arg = args[i]!;
-    if (arg[0] !== '-' || arg === '-') break;
-    if (arg[1] === '-') {
-      i++;
-      break;
-    }
-    let pos = 1;
-    let next = i + 1;
-    while (pos < arg.length) {
-      const c = arg[pos++]!;
-      if (c === 't') {
-        if (++timestamp > 3) timestamp = 3;
-      } else if (c === 'v') {
-        verbose = true;
-      } else if (c === 'V') {
-        return { ok: false, problem: 'version' };
-      } else if (c === 'R' || c === 'r' || c === 'l' || c === 'b') {
-        let value = arg.slice(pos);
-        pos = arg.length;
-        if (value === '') {
-          if (next >= args.length) return { ok: false, problem: 'option', message: `option requires an argument -- ${c}` };
-          value = args[next++]!;
-        }
-        const bytes = Buffer.from(value, 'utf8');
-        if (c === 'R') {
-          replaceBytes = new Uint8Array(bytes);
-          replacement ??= 0x5f;
-        } else if (c === 'r') {
-          // exactly one byte, and not NUL
-          if (bytes.length !== 1 || bytes[0] === 0) return { ok: false, problem: 'usage' };
-          replacement = bytes[0]!;
-        } else if (c === 'l') {
-          lineMax = ulong(value) || 1000;
-        } else {
-          bufLen = ulong(value) || 1024;
-        }
+  const state = { index: 0 };
+  for (const item of sgetopt(args, 'R:r:l:b:tvV', state)) {
+    if ('error' in item) return { ok: false, problem: 'option', message: getoptMessage(item) };
+    const c = item.opt;
+    if (c === 't') {
+      if (++timestamp > 3) timestamp = 3;
+    } else if (c === 'v') {
+      verbose = true;
+    } else if (c === 'V') {
+      return { ok: false, problem: 'version' };
+    } else {
+      const value = item.arg!;
+      const bytes = Buffer.from(value, 'utf8');
+      if (c === 'R') {
+        replaceBytes = new Uint8Array(bytes);
+        replacement ??= 0x5f;
+      } else if (c === 'r') {
+        // exactly one byte, and not NUL
+        if (bytes.length !== 1 || bytes[0] === 0) return { ok: false, problem: 'usage' };
+        replacement = bytes[0]!;
+      } else if (c === 'l') {
+        lineMax = ulong(value) || 1000;
       } else {
-        return { ok: false, problem: 'option', message: `illegal option -- ${c}` };
+        bufLen = ulong(value) || 1024;
       }
     }
-    i = next;
   }
-  const dirs = args.slice(i);
+  const dirs = args.slice(state.index);
   if (dirs.length === 0) return { ok: false, problem: 'usage' };
   if (bufLen <= lineMax) return { ok: false, problem: 'usage' };
   return { ok: true, options: { timestamp: timestamp as StampMode, verbose, replacement, replaceBytes, lineMax, bufLen, dirs } };

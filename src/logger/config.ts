@@ -1,6 +1,7 @@
 // A log directory's `config` file (reference §6.3): one instruction per
 // line, chosen by the first byte, read as bytes. Pure: warnings go to the
 // caller, which prints them as runit does (`unable to scan ip address: ...`).
+import { scanUlong } from '../util/scan.js';
 
 /** A `+ - e E` line: the selector byte and the pattern bytes (no NUL). */
 export interface Instruction {
@@ -35,17 +36,6 @@ export function defaultConfig(): LogDirConfig {
 }
 
 const TWO64 = 1n << 64n;
-
-/** djb scan_ulong on bytes: value of the leading digits (0 if none) mod 2^64, and how many digits. */
-export function scanUlong(bytes: Uint8Array, start: number): { value: bigint; length: number } {
-  let i = start;
-  let value = 0n;
-  while (i < bytes.length && bytes[i]! >= 0x30 && bytes[i]! <= 0x39) {
-    value = (value * 10n + BigInt(bytes[i]! - 0x30)) % TWO64;
-    i++;
-  }
-  return { value, length: i - start };
-}
 
 /** A 64-bit unsigned value as a JS number (exact up to 2^53, large beyond). */
 function num(value: bigint): number {
