@@ -1,10 +1,11 @@
 // What the stage runner does to the system, in one place: the real one
 // here, a recording fake in the unit tests.
-import { openSync, closeSync, accessSync, statSync, readSync, chmodSync, writeSync, constants } from 'node:fs';
+import { openSync, closeSync, statSync, readSync, chmodSync, writeSync, constants } from 'node:fs';
 import type { ExitStatus } from '../sys/spawn.js';
 import { dup2 } from '../sys/fd.js';
 import { killAll, reboot, sync } from '../sys/reboot.js';
 import { errorTextOf } from '../sys/errstr.js';
+import { execAccessError } from '../sys/access.js';
 import type { Reaper } from './reaper.js';
 import { ownerExecutable } from './flags.js';
 
@@ -53,12 +54,8 @@ export interface RealPlatformOptions {
  * a file without `#!` as a script where execve fails with ENOEXEC).
  */
 export function execCheck(path: string): string | undefined {
-  try {
-    accessSync(path, constants.X_OK);
-    if (!statSync(path).isFile()) return 'EACCES';
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code ?? 'ENOENT';
-  }
+  const denied = execAccessError(path);
+  if (denied) return denied;
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');

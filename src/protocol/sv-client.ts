@@ -3,12 +3,13 @@
 // together. Messages, their order and the error count follow runit 2.1.2's
 // sv.c; the waiting is event-driven (fs.watch on supervise/) instead of a
 // 420 ms sleep loop.
-import { statSync, accessSync, watch, constants, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import { supervisorRunning, sendControl, readStatusBytes } from './control.js';
 import { parseRecord, statusBody, controlSkips, letterState, taiFromMillis, type SvRecord } from './sv-wait.js';
 import type { SvCommand } from './sv-commands.js';
 import type { Tai64n } from './tai64n.js';
 import { errorTextOf } from '../sys/errstr.js';
+import { checkExecuteAccess } from '../sys/access.js';
 
 /** Where lines go; stdout text is written only when runit would flush it. */
 export interface SvOutput {
@@ -115,7 +116,7 @@ export class SvSession {
     if (dir === '' || dir === '\0') throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
     const st = statSync(dir);
     if (!st.isDirectory()) throw Object.assign(new Error('ENOTDIR'), { code: 'ENOTDIR' });
-    accessSync(dir, constants.X_OK);
+    checkExecuteAccess(dir);
   }
 
   private resolve(name: string): string | undefined {

@@ -1,9 +1,5 @@
 // Which descriptors a program started by execProgram would inherit.
-import { libcFunction } from './libc.js';
-
-const fcntl = libcFunction('int fcntl(int fd, int cmd, long arg)');
-const F_GETFD = 1;
-const FD_CLOEXEC = 1;
+import { descriptorState } from './fd.js';
 
 /**
  * The lowest descriptor that a program exec'd now would not have: closed,
@@ -13,8 +9,8 @@ const FD_CLOEXEC = 1;
  */
 export function lowestFreeAfterExec(): number {
   for (let fd = 0; ; fd++) {
-    const flags: number = fcntl(fd, F_GETFD, 0);
-    if (flags < 0) return fd;
-    if (fd > 2 && flags & FD_CLOEXEC) return fd;
+    const state = descriptorState(fd);
+    if (!state.open) return fd;
+    if (fd > 2 && state.cloexec) return fd;
   }
 }

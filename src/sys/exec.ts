@@ -1,15 +1,13 @@
 // The one path that replaces this process with another program. Node leaves
 // state behind that a clean program must not inherit (ARCHITECTURE.md §4).
+import { closeSync } from 'node:fs';
 import { libcFunction, lastErrno } from './libc.js';
+import { SysError } from './errors.js';
+import { setCloexec, setNonblock, dupCloexec, dup3 } from './fd.js';
 
 const signal = libcFunction('intptr_t signal(int sig, intptr_t handler)');
 const sigprocmask = libcFunction('int sigprocmask(int how, const uint8_t *set, _Out_ uint8_t *old)');
 const execve = libcFunction('int execve(const char *path, void **argv, void **envp)');
-const fcntl = libcFunction('int fcntl(int fd, int cmd, long arg)');
-const dup3 = libcFunction('int dup3(int oldfd, int newfd, int flags)');
-const close = libcFunction('int close(int fd)');
-import { SysError } from './errors.js';
-import { setCloexec, setNonblock, checkSyscall } from './fd.js';
 
 const SIG_SETMASK = 2;
 const NSIG = 65;
@@ -17,8 +15,6 @@ const SIGKILL = 9;
 const SIGSTOP = 19;
 const SIG_DFL = 0;
 const SIG_IGN = 1;
-const F_DUPFD_CLOEXEC = 1030;
-const O_CLOEXEC = 0o2000000;
 const ENOENT = 2;
 const EPERM = 1;
 const EACCES = 13;
@@ -155,14 +151,23 @@ function placeFd(fd: number, target: number): () => void {
     setCloexec(fd, false);
     return () => setCloexec(fd, true);
   }
-  const saved: number = fcntl(target, F_DUPFD_CLOEXEC, 3);
-  checkSyscall(dup3(fd, target, 0), 'dup3');
+  let saved: number | undefined;
+  try {
+    saved = dupCloexec(target, 3);
+  } catch {
+    // `target` is not open: nothing to keep
+  }
+  dup3(fd, target, false);
   return () => {
-    if (saved >= 0) {
-      dup3(saved, target, O_CLOEXEC);
-      close(saved);
-    } else {
-      close(target);
+    try {
+      if (saved === undefined) {
+        closeSync(target);
+      } else {
+        dup3(saved, target, true);
+        closeSync(saved);
+      }
+    } catch {
+      // the exec failed already; what is reported is its error
     }
   };
 }

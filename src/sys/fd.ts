@@ -1,11 +1,12 @@
-import { libcFunction, lastErrno } from './libc.js';
+// Descriptors: pipes, flags (the one fcntl binding), locks, FIFOs, dups.
+import { libcFunction, checkSyscall as check } from './libc.js';
 
 const pipe2 = libcFunction('int pipe2(_Out_ int *fds, int flags)');
 const fcntl = libcFunction('int fcntl(int fd, int cmd, long arg)');
 const flock = libcFunction('int flock(int fd, int op)');
 const mkfifoC = libcFunction('int mkfifo(const char *path, uint32_t mode)');
 const dup2C = libcFunction('int dup2(int oldfd, int newfd)');
-import { SysError } from './errors.js';
+const dup3C = libcFunction('int dup3(int oldfd, int newfd, int flags)');
 
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
@@ -13,18 +14,20 @@ const F_GETFD = 1;
 const F_SETFD = 2;
 const F_GETFL = 3;
 const F_SETFL = 4;
+const F_DUPFD_CLOEXEC = 1030;
 const FD_CLOEXEC = 1;
-
-function check(result: number, syscall: string, path?: string): number {
-  if (result < 0) throw new SysError(syscall, lastErrno(), path);
-  return result;
-}
 
 /** A kernel pipe (not a socketpair), both ends close-on-exec. */
 export function pipe(options: { nonblock?: boolean } = {}): { read: number; write: number } {
   const fds = Buffer.alloc(8);
   check(pipe2(fds, O_CLOEXEC | (options.nonblock ? O_NONBLOCK : 0)), 'pipe2');
   return { read: fds.readInt32LE(0), write: fds.readInt32LE(4) };
+}
+
+/** Whether `fd` is open, and then whether it is close-on-exec. */
+export function descriptorState(fd: number): { open: false } | { open: true; cloexec: boolean } {
+  const flags: number = fcntl(fd, F_GETFD, 0);
+  return flags < 0 ? { open: false } : { open: true, cloexec: (flags & FD_CLOEXEC) !== 0 };
 }
 
 export function setCloexec(fd: number, on: boolean): void {
@@ -39,6 +42,11 @@ export function setNonblock(fd: number, on: boolean): void {
 
 export function isNonblocking(fd: number): boolean {
   return (check(fcntl(fd, F_GETFL, 0), 'fcntl') & O_NONBLOCK) !== 0;
+}
+
+/** A close-on-exec copy of `fd` on the lowest free descriptor from `lowest` up (F_DUPFD_CLOEXEC). */
+export function dupCloexec(fd: number, lowest: number): number {
+  return check(fcntl(fd, F_DUPFD_CLOEXEC, lowest), 'fcntl');
 }
 
 const LOCK_EX = 2;
@@ -57,4 +65,7 @@ export function dup2(oldfd: number, newfd: number): void {
   check(dup2C(oldfd, newfd), 'dup2');
 }
 
-export { check as checkSyscall };
+/** dup3(): `oldfd` onto `newfd`, close-on-exec or inheritable. */
+export function dup3(oldfd: number, newfd: number, cloexec: boolean): void {
+  check(dup3C(oldfd, newfd, cloexec ? O_CLOEXEC : 0), 'dup3');
+}

@@ -1,9 +1,7 @@
 // Users, groups and credentials: password/group file look-ups through
 // glibc (so NSS is honoured) and the three calls that drop privileges.
 // glibc's setgroups/setgid/setuid apply to every thread of the process.
-import { libcFunction } from './libc.js';
-import { checkSyscall } from './fd.js';
-import { SysError } from './errors.js';
+import { libcFunction, checkSyscall, checkReturned } from './libc.js';
 
 const getpwnamR = libcFunction('int getpwnam_r(const char *name, _Out_ uint8_t *pwd, _Out_ uint8_t *buf, size_t len, _Out_ uint8_t *result)');
 const getgrnamR = libcFunction('int getgrnam_r(const char *name, _Out_ uint8_t *grp, _Out_ uint8_t *buf, size_t len, _Out_ uint8_t *result)');
@@ -24,7 +22,7 @@ function lookup(fn: typeof getpwnamR, syscall: string, name: string, structSize:
   for (let size = 1024; ; size *= 2) {
     const err: number = fn(name, entry, Buffer.alloc(size), size, result);
     if (err === ERANGE && size < 1 << 20) continue;
-    if (err !== 0) throw new SysError(syscall, err, name);
+    checkReturned(err, syscall, name);
     return result.readBigUInt64LE(0) === 0n ? undefined : entry;
   }
 }

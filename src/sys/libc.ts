@@ -1,6 +1,8 @@
 // The only module that loads koffi. Loaded on first use so that commands
-// which never make a raw syscall (sv) do not pay for it at start-up.
+// which never make a raw syscall (sv) do not pay for it at start-up. Also
+// the one check of a call's result (checkSyscall, checkReturned).
 import { createRequire } from 'node:module';
+import { SysError } from './errors.js';
 
 // koffi's own typings are loose; keep the surface we use explicit.
 // biome-ignore lint/suspicious/noExplicitAny: koffi calls take and return any C type
@@ -47,4 +49,21 @@ export function libcFunction(decl: string): LibcFn {
 
 export function lastErrno(): number {
   return koffiModule().errno();
+}
+
+/**
+ * A libc call's result, checked the C way: a negative result is a failure
+ * described by errno, thrown as a SysError (code, errno, syscall, path).
+ */
+export function checkSyscall(result: number, syscall: string, path?: string): number {
+  if (result < 0) throw new SysError(syscall, lastErrno(), path);
+  return result;
+}
+
+/**
+ * The result of a call that returns its error number instead of setting
+ * errno (posix_spawn, getpwnam_r): anything but 0 is thrown as a SysError.
+ */
+export function checkReturned(result: number, call: string, path?: string): void {
+  if (result !== 0) throw new SysError(call, result, path);
 }

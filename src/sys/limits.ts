@@ -1,6 +1,5 @@
 // Resource limits (getrlimit/setrlimit), which Node cannot change itself.
-import { libcFunction } from './libc.js';
-import { checkSyscall } from './fd.js';
+import { libcFunction, checkSyscall } from './libc.js';
 
 const getrlimitC = libcFunction('int getrlimit(int resource, _Out_ uint64_t *rlim)');
 const setrlimitC = libcFunction('int setrlimit(int resource, const uint64_t *rlim)');

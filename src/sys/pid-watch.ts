@@ -5,8 +5,7 @@
 // pool (koffi's async calls), so the event loop never blocks, a thousand
 // watched pids cost one thread, and adding one is one epoll_ctl.
 import { closeSync, readSync, writeSync } from 'node:fs';
-import { libcFunction, lastErrno } from './libc.js';
-import { SysError } from './errors.js';
+import { libcFunction, lastErrno, checkSyscall } from './libc.js';
 
 const SYS_PIDFD_OPEN = 434;
 const pidfdOpen = libcFunction('long syscall(long number, int pid, unsigned int flags)');
@@ -64,10 +63,8 @@ export function pidfdAvailable(): boolean {
 
 function epollSet(): { fd: number; wake: number } {
   if (epoll) return epoll;
-  const fd = epollCreate1(EPOLL_CLOEXEC);
-  if (fd < 0) throw new SysError('epoll_create1', lastErrno());
-  const wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake < 0) throw new SysError('eventfd', lastErrno());
+  const fd = checkSyscall(epollCreate1(EPOLL_CLOEXEC), 'epoll_create1');
+  const wake = checkSyscall(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), 'eventfd');
   epoll = { fd, wake };
   add(wake, WAKE_ID);
   // process.exit waits for the thread pool: the wait in flight must end
@@ -79,7 +76,7 @@ function add(fd: number, id: number): void {
   const event = Buffer.alloc(EVENT_SIZE);
   event.writeUInt32LE(EPOLLIN, 0);
   event.writeUInt32LE(id, DATA_OFFSET);
-  if (epollCtl(epoll!.fd, EPOLL_CTL_ADD, fd, event) < 0) throw new SysError('epoll_ctl', lastErrno());
+  checkSyscall(epollCtl(epoll!.fd, EPOLL_CTL_ADD, fd, event), 'epoll_ctl');
 }
 
 function wakeUp(): void {

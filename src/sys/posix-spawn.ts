@@ -5,11 +5,11 @@
 // signal at its default action, none blocked, fds 0-2 blocking and
 // inheritable, nothing else inherited (all our fds are close-on-exec).
 // Reaping is the caller's: these children are not libuv's.
-import { accessSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
-import { libcFunction } from './libc.js';
+import { libcFunction, checkReturned as check } from './libc.js';
 import { SysError } from './errors.js';
 import { setNonblock, isNonblocking } from './fd.js';
+import { executeAccess } from './access.js';
 
 const spawnC = libcFunction('int posix_spawn(_Out_ int *pid, const char *path, uint8_t *actions, uint8_t *attr, const char **argv, const char **envp)');
 const actionsInit = libcFunction('int posix_spawn_file_actions_init(uint8_t *actions)');
@@ -82,20 +82,12 @@ export function posixSpawnAvailable(): boolean {
   }
 }
 
-/** posix_spawn's functions return the error number itself. */
-function check(result: number, call: string, path?: string): void {
-  if (result !== 0) throw new SysError(call, result, path);
-}
-
 /** `file` as execvp finds it: with a slash as it is, else along PATH. */
 function findProgram(file: string, env: NodeJS.ProcessEnv, cwd: string): string {
   if (file.includes('/')) return file;
   for (const dir of (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
     const candidate = resolve(cwd, dir || '.', file);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {}
+    if (executeAccess(candidate)) return candidate;
   }
   throw new SysError('posix_spawn', 2 /* ENOENT */, file);
 }

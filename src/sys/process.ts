@@ -1,7 +1,6 @@
 // Process-wide state a program inherits: session, scheduling priority,
 // working and root directory.
-import { libcFunction, lastErrno, koffiModule } from './libc.js';
-import { checkSyscall } from './fd.js';
+import { libcFunction, lastErrno, koffiModule, checkSyscall } from './libc.js';
 import { SysError } from './errors.js';
 
 const setsidC = libcFunction('int setsid(void)');

@@ -1,7 +1,7 @@
 // What only process 1 does: reboot(2), sync(2) and kill(-1, sig). Each call
 // refuses to run in any process other than 1: as root in a test or a
 // shell, kill(-1) or reboot() would take the whole machine down.
-import { libcFunction, lastErrno } from './libc.js';
+import { libcFunction, lastErrno, checkSyscall } from './libc.js';
 import { SysError } from './errors.js';
 
 const rebootC = libcFunction('int reboot(int howto)');
@@ -31,7 +31,7 @@ function mustBeProcessOne(syscall: string): void {
  */
 export function reboot(howto: number): void {
   mustBeProcessOne('reboot');
-  if (rebootC(howto) < 0) throw new SysError('reboot', lastErrno());
+  checkSyscall(rebootC(howto), 'reboot');
 }
 
 export function sync(): void {

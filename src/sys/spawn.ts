@@ -6,13 +6,13 @@
 // never the socketpairs of stdio 'pipe'.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
-import { accessSync, statSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
 import { getrlimit, RLIMIT } from './limits.js';
 import { posixSpawn, posixSpawnAvailable } from './posix-spawn.js';
 import { pidfdAvailable, watchExit } from './pid-watch.js';
 import { reapChild, type WaitStatus } from './reap.js';
 import { errorCode } from './errors.js';
+import { execAccessError } from './access.js';
 
 let nofileNow: bigint | undefined;
 /** This process's soft NOFILE limit (it changes only at start-up). */
@@ -46,14 +46,9 @@ export interface SpawnOptions {
  * first, so they read as they would without the shell.
  */
 function throughUlimit(file: string, args: readonly string[], options: SpawnOptions): [string, string[]] | { execError: string } {
-  const path = file.includes('/') ? resolve(options.cwd, file) : file;
-  try {
-    if (file.includes('/')) {
-      accessSync(path, constants.X_OK);
-      if (!statSync(path).isFile()) return { execError: 'EACCES' };
-    }
-  } catch (err) {
-    return { execError: (err as NodeJS.ErrnoException).code ?? 'ENOENT' };
+  if (file.includes('/')) {
+    const denied = execAccessError(resolve(options.cwd, file));
+    if (denied) return { execError: denied };
   }
   return ['/bin/sh', ['-c', `ulimit -Sn ${options.nofile} && exec "$0" "$@"`, options.argv0 ?? file, ...args]];
 }
@@ -78,6 +73,12 @@ export function spawnChild(file: string, args: readonly string[], options: Spawn
 
 let usePosixSpawn: boolean | undefined;
 
+/** The program could not be started: `onExit` hears why, on the next tick. */
+function notStarted(onExit: (status: ExitStatus) => void, err: unknown): undefined {
+  process.nextTick(onExit, { execError: errorCode(err) ?? 'EINVAL' });
+  return undefined;
+}
+
 function spawnFast(file: string, args: readonly string[], options: SpawnOptions, onExit: (status: ExitStatus) => void): number | undefined {
   let pid: number;
   try {
@@ -89,8 +90,7 @@ function spawnFast(file: string, args: readonly string[], options: SpawnOptions,
       newSession: options.newSession,
     });
   } catch (err) {
-    process.nextTick(onExit, { execError: errorCode(err) ?? 'EINVAL' });
-    return undefined;
+    return notStarted(onExit, err);
   }
   watchExit(pid, () => {
     let status: WaitStatus | undefined;
@@ -115,9 +115,7 @@ function spawnLibuv(file: string, args: readonly string[], options: SpawnOptions
       ...(options.argv0 === undefined ? {} : { argv0: options.argv0 }),
     });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'EINVAL';
-    process.nextTick(onExit, { execError: code });
-    return undefined;
+    return notStarted(onExit, err);
   }
   if (child.pid === undefined) {
     child.once('error', (err: NodeJS.ErrnoException) => onExit({ execError: err.code ?? 'EINVAL' }));

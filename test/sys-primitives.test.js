@@ -1,0 +1,98 @@
+// The shared primitives of src/sys/: writing a whole buffer, the
+// exec-permission check, descriptor flags (the one fcntl binding) and the
+// check of a syscall's result.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir, removeDir } from './helpers.js';
+import { writeAll } from '../dist/sys/write.js';
+import { execAccessError, executeAccess, checkExecuteAccess } from '../dist/sys/access.js';
+import { pipe, descriptorState, setCloexec, dupCloexec, dup3, isNonblocking } from '../dist/sys/fd.js';
+import { checkSyscall, checkReturned } from '../dist/sys/libc.js';
+
+const base = tempDir('runit-ts-sys-');
+after(() => removeDir(base));
+
+const PIPE_BYTES = 1 << 20; // more than a pipe holds
+
+test('writeAll: a full non-blocking pipe drops the rest, or is waited for (waitWhenFull)', async () => {
+  const dropped = pipe({ nonblock: true });
+  assert.equal(writeAll(dropped.write, Buffer.alloc(PIPE_BYTES, 0x61)), false);
+  closeSync(dropped.read);
+  closeSync(dropped.write);
+
+  const waited = pipe({ nonblock: true });
+  // a reader in another process drains the pipe and counts
+  const reader = spawn('/bin/sh', ['-c', 'wc -c'], { stdio: [waited.read, 'pipe', 'inherit'] });
+  closeSync(waited.read);
+  let counted = '';
+  reader.stdout.on('data', (d) => (counted += d));
+  const exited = new Promise((resolve) => reader.on('exit', resolve));
+  assert.equal(isNonblocking(waited.write), true);
+  assert.equal(writeAll(waited.write, Buffer.alloc(PIPE_BYTES, 0x62), { waitWhenFull: true }), true);
+  assert.equal(writeAll(waited.write, 'and text\n', { waitWhenFull: true }), true);
+  closeSync(waited.write);
+  assert.equal(await exited, 0);
+  assert.equal(counted.trim(), String(PIPE_BYTES + 9));
+});
+
+test('writeAll: a descriptor that is not open is an error, not an exception', () => {
+  const notOpen = 987654; // above any NOFILE limit here
+  assert.deepEqual(descriptorState(notOpen), { open: false });
+  assert.equal(writeAll(notOpen, 'x'), false);
+});
+
+test('execAccessError: why execve would refuse a path, before it is tried', () => {
+  const script = join(base, 'script');
+  writeFileSync(script, '#!/bin/sh\n', { mode: 0o755 });
+  const plain = join(base, 'plain');
+  writeFileSync(plain, '', { mode: 0o644 });
+  const dir = join(base, 'dir');
+  mkdirSync(dir);
+  assert.equal(execAccessError(script), undefined);
+  assert.equal(execAccessError(join(base, 'missing')), 'ENOENT');
+  assert.equal(execAccessError(join(plain, 'below')), 'ENOTDIR');
+  // a directory may be searched, not executed
+  assert.equal(execAccessError(dir), 'EACCES');
+  assert.equal(executeAccess(dir), true);
+  assert.doesNotThrow(() => checkExecuteAccess(dir));
+  if (process.getuid() !== 0) assert.equal(execAccessError(plain), 'EACCES');
+  assert.equal(executeAccess(join(base, 'missing')), false);
+  assert.throws(() => checkExecuteAccess(join(base, 'missing')), { code: 'ENOENT' });
+});
+
+test('descriptor flags: open or not, close-on-exec, duplicates', () => {
+  const { read, write } = pipe();
+  assert.deepEqual(descriptorState(read), { open: true, cloexec: true });
+  setCloexec(read, false);
+  assert.deepEqual(descriptorState(read), { open: true, cloexec: false });
+  const copy = dupCloexec(write, 100);
+  assert.ok(copy >= 100);
+  assert.deepEqual(descriptorState(copy), { open: true, cloexec: true });
+  dup3(write, copy, false);
+  assert.deepEqual(descriptorState(copy), { open: true, cloexec: false });
+  writeAll(copy, 'via the copy');
+  const got = Buffer.alloc(32);
+  assert.equal(got.toString('utf8', 0, readSync(read, got)), 'via the copy');
+  for (const fd of [read, write, copy]) closeSync(fd);
+  assert.deepEqual(descriptorState(copy), { open: false });
+  assert.throws(() => dupCloexec(copy, 3), { code: 'EBADF', syscall: 'fcntl' });
+});
+
+test("checkSyscall and checkReturned: a failed call as an error with errno's name, the call and the path", () => {
+  assert.equal(checkSyscall(7, 'read'), 7);
+  // a failing call leaves errno set: fcntl on a closed descriptor
+  const fd = openSync('/dev/null', 'r');
+  closeSync(fd);
+  assert.throws(
+    () => dupCloexec(fd, 3),
+    (err) => err.code === 'EBADF' && err.errno === 9 && err.syscall === 'fcntl',
+  );
+  assert.doesNotThrow(() => checkReturned(0, 'posix_spawn'));
+  assert.throws(
+    () => checkReturned(2, 'posix_spawn', '/x'),
+    (err) => err.code === 'ENOENT' && err.syscall === 'posix_spawn' && err.path === '/x',
+  );
+});
