@@ -2,16 +2,14 @@
 // script runs (closed fds 0-2 are reopened on /dev/null, every signal gets
 // its default action but SIGPIPE and SIGXFSZ which are ignored, the signal
 // mask is emptied, inherited fds are marked close-on-exec, the soft
-// RLIMIT_NOFILE is raised), so the launcher
-// bin/chpst records it in the environment; this module takes those records
-// out again and puts back what can be put back at once.
+// RLIMIT_NOFILE is raised), so chpst's launcher records it (sys/launch.ts);
+// this module puts back what can be put back at once, and keeps the rest
+// for the exec.
 import { readFileSync, closeSync } from 'node:fs';
 import { restoreStartNofile } from '../sys/host-state.js';
+import { takeStartState as takeLaunchRecords, startEnviron } from '../sys/launch.js';
 import { setCloexec } from '../sys/fd.js';
 import type { SignalState } from '../sys/exec.js';
-
-/** Variables the launcher sets; no program sees them. */
-const RECORDS = ['RUNIT_TS_ARGV0', 'RUNIT_TS_NOFILE', 'RUNIT_TS_FDCLOSED', 'RUNIT_TS_FDS', 'RUNIT_TS_SIGBLK', 'RUNIT_TS_SIGIGN'];
 
 export interface StartState {
   /** argv[0] as chpst was invoked (the personality's name) */
@@ -43,28 +41,22 @@ function procEntries(file: string): Buffer[] | undefined {
   return entries;
 }
 
-function isRecord(entry: Buffer): boolean {
-  const eq = entry.indexOf(0x3d);
-  return eq > 0 && RECORDS.includes(entry.subarray(0, eq).toString('latin1'));
-}
-
 function signalSet(text: string | undefined): bigint | undefined {
   return text !== undefined && /^[0-9a-fA-F]{1,16}$/.test(text) ? BigInt(`0x${text}`) : undefined;
 }
 
 /**
- * Read and remove the launcher's records; close the fds 0-2 that chpst was
- * started without and make the inherited ones inheritable again.
+ * Take the launcher's records; close the fds 0-2 that chpst was started
+ * without and make the inherited ones inheritable again.
  */
 export function takeStartState(fallbackArgv0: string): StartState {
-  const env = process.env;
-  const argv0 = env.RUNIT_TS_ARGV0 || fallbackArgv0;
-  const closed = env.RUNIT_TS_FDCLOSED ?? '';
-  const inherited = (env.RUNIT_TS_FDS ?? '').split(' ').filter((fd) => /^[0-9]+$/.test(fd));
-  const ignored = signalSet(env.RUNIT_TS_SIGIGN);
-  const blocked = signalSet(env.RUNIT_TS_SIGBLK);
+  const records = takeLaunchRecords();
+  const argv0 = records.argv0 || fallbackArgv0;
+  const closed = records.fdsClosed ?? '';
+  const inherited = (records.fdsInherited ?? '').split(' ').filter((fd) => /^[0-9]+$/.test(fd));
+  const ignored = signalSet(records.sigIgn);
+  const blocked = signalSet(records.sigBlk);
   restoreStartNofile();
-  for (const name of RECORDS) delete env[name];
 
   // Node put /dev/null where chpst had no fd 0, 1 or 2: take it away again,
   // so that the lock file and the program see the descriptors runit's would
@@ -87,7 +79,7 @@ export function takeStartState(fallbackArgv0: string): StartState {
   const state: StartState = {
     argv0,
     args,
-    environ: (procEntries('/proc/self/environ') ?? Object.entries(env).map(([k, v]) => Buffer.from(`${k}=${v}`))).filter((e) => !isRecord(e)),
+    environ: startEnviron(procEntries('/proc/self/environ') ?? Object.entries(process.env).map(([k, v]) => Buffer.from(`${k}=${v}`))),
   };
   // /proc/self/cmdline is `node script args...`, undecoded
   const cmdline = procEntries('/proc/self/cmdline');

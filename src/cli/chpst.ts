@@ -1,5 +1,5 @@
-// chpst and its daemontools personalities (reference §7): the personality is
-// the name chpst is invoked as, which the launcher bin/chpst passes on.
+// chpst and its daemontools personalities (chpst(8)): the personality is
+// the name chpst is invoked as, which its launcher passes on (sys/launch.ts).
 import { takeStartState } from '../chpst/start-state.js';
 import { parseArgs } from '../chpst/options.js';
 import { applyPlan } from '../chpst/apply.js';

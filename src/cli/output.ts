@@ -1,17 +1,7 @@
 // runit's message conventions (reference §0.2): one line per diagnostic on
 // stderr, usage followed by an empty line.
-import { writeSync } from 'node:fs';
-
-/** Write all of `text` to `fd`; give up only on an error (closed, EAGAIN). */
-function writeAll(fd: number, text: string): void {
-  const bytes = Buffer.from(text);
-  let done = 0;
-  try {
-    while (done < bytes.length) done += writeSync(fd, bytes, done);
-  } catch {
-    // closed or non-blocking and full: nothing better to do
-  }
-}
+import { writeAll } from '../sys/write.js';
+import { takeStartState } from '../sys/launch.js';
 
 export function writeErr(text: string): void {
   writeAll(2, text);
@@ -28,10 +18,10 @@ export function usage(name: string, text: string, code: number): never {
 }
 
 /**
- * The program name as runit prints it: basename of argv[0]. Launchers in
- * bin/ that are shell scripts run dist/cli/<name>.js, hence the suffix.
+ * The program name as runit prints it: basename of argv[0], the name the
+ * launcher was run as; without a launcher, the module's (dist/cli/<name>.js).
  */
 export function programName(): string {
-  const argv1 = process.argv[1] ?? '';
-  return argv1.slice(argv1.lastIndexOf('/') + 1).replace(/\.js$/, '');
+  const argv0 = takeStartState().argv0 ?? (process.argv[1] ?? '').replace(/\.js$/, '');
+  return argv0.slice(argv0.lastIndexOf('/') + 1);
 }

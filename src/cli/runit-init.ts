@@ -1,10 +1,9 @@
-// runit-init 0|6 (reference §8.2): as process 1, become runit; otherwise
+// runit-init 0|6 (runit-init(8)): as process 1, become runit; otherwise
 // ask process 1 to halt (0) or reboot (6). RUNIT_DIR as for runit.
-import { fileURLToPath } from 'node:url';
 import { writeErr } from './output.js';
+import { takeStartState, commandInvocation } from '../sys/launch.js';
 
-const argv0 = process.env.RUNIT_TS_ARGV0 || 'runit-init';
-delete process.env.RUNIT_TS_ARGV0;
+const argv0 = takeStartState().argv0 || 'runit-init';
 const VERSION = '$Id: runit-ts runit-init 0.1.0 $';
 const fatal = (text: string): never => {
   writeErr(`init: fatal: ${text}\n`);
@@ -14,12 +13,12 @@ const fatal = (text: string): never => {
 if (process.pid === 1) {
   // the kernel starts init: runit does the job
   const { execProgram } = await import('../sys/exec.js');
-  const { restoreStartNofile } = await import('../sys/host-state.js');
+  const { takeStartNofile } = await import('../sys/host-state.js');
   const { errorTextOf } = await import('../sys/errstr.js');
-  restoreStartNofile();
-  const runit = fileURLToPath(new URL('../../bin/runit', import.meta.url));
+  // runit with the NOFILE limit and the environment runit-init was started with
+  const runit = commandInvocation('runit', process.env, takeStartNofile());
   try {
-    execProgram(runit, ['runit'], process.env);
+    execProgram(runit.file, [runit.file, ...runit.args], runit.env);
   } catch (err) {
     fatal(`unable to start runit: ${errorTextOf(err)}`);
   }

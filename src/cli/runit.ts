@@ -13,6 +13,7 @@ if (process.pid !== 1) {
 // process 1 must not die of a bug: report it and go on
 process.on('uncaughtException', (err) => writeErr(`- runit: warning: internal error: ${err.stack ?? err.message}\n`));
 
+const { takeStartState } = await import('../sys/launch.js');
 const { setsid } = await import('../sys/process.js');
 const { takeStartNofile } = await import('../sys/host-state.js');
 const { pidNamespaceInode } = await import('../sys/namespace.js');
@@ -25,6 +26,8 @@ const { StageRunner } = await import('../init/runner.js');
 
 const VERSION = '$Id: runit-ts runit 0.1.0 $';
 
+// the stages get the environment runit was given
+takeStartState();
 setsid();
 const nofile = takeStartNofile();
 const settings = readSettings(process.env);

@@ -1,8 +1,11 @@
 // runsv DIR: supervise one service directory (reference §3).
 import { Supervisor, SetupError } from '../supervisor/supervisor.js';
 import { restoreStartNofile } from '../sys/host-state.js';
+import { takeStartState } from '../sys/launch.js';
 import { writeErr, usage, programName } from './output.js';
 
+// services get the environment runsv was given
+takeStartState();
 const args = process.argv.slice(2);
 if (args.length !== 1) usage(programName(), ' dir', 1);
 const dir = args[0]!;

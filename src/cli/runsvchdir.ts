@@ -1,10 +1,10 @@
-// runsvchdir dir (reference §8.3). RUNSVDIR overrides /etc/runit/runsvdir,
+// runsvchdir dir (runsvchdir(8)). RUNSVDIR overrides /etc/runit/runsvdir,
 // as in later runit versions.
 import { writeErr, writeOut } from './output.js';
+import { takeStartState } from '../sys/launch.js';
 import { changeServiceDir, DEFAULT_RUNSVDIR } from '../init/runsvchdir.js';
 
-const argv0 = process.env.RUNIT_TS_ARGV0 || 'runsvchdir';
-delete process.env.RUNIT_TS_ARGV0;
+const argv0 = takeStartState().argv0 || 'runsvchdir';
 const dir = process.argv[2];
 if (dir === undefined) {
   writeErr(`usage: ${argv0} dir\n\n`);

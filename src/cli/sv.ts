@@ -7,6 +7,7 @@ import { parseSvArgs, scanUlong } from '../protocol/sv-args.js';
 import { svCommand } from '../protocol/sv-commands.js';
 import { SvSession, LsbExit } from '../protocol/sv-client.js';
 import { errorTextOf } from '../sys/errstr.js';
+import { takeStartState } from '../sys/launch.js';
 
 const VERSION = '$Id: runit-ts sv 0.1.0 $';
 const USAGE = ' [-v] [-w sec] command service ...';
@@ -14,6 +15,8 @@ const USAGE_LSB = ' [-w sec] command';
 
 async function main(): Promise<number> {
   const start = Date.now();
+  // ./check gets the environment sv was given
+  takeStartState();
   const prog = programName();
   const lsb = prog !== 'sv';
   const usage = (): never => {

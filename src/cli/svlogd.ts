@@ -1,23 +1,20 @@
 // svlogd [-tttv] [-r c] [-R abc] [-l len] [-b buflen] dir ...   (reference §6)
 // Reads standard input; signals drive the engine: HUP reopens, ALRM
 // rotates, TERM finishes.
-import { openSync, closeSync, writeSync } from 'node:fs';
+import { openSync, closeSync } from 'node:fs';
 import { writeErr, programName } from './output.js';
 import { parseSvlogdArgs, USAGE } from '../logger/args.js';
 import { Logger } from '../logger/logger.js';
 import { textReporter } from '../logger/report.js';
 import { restoreStartNofile } from '../sys/host-state.js';
+import { takeStartState } from '../sys/launch.js';
 import { errorTextOf } from '../sys/errstr.js';
+import { writeAll } from '../sys/write.js';
 
 const VERSION = '$Id: runit-ts svlogd 0.1.0 $';
 
-// bin/svlogd keeps NODE_EXTRA_CA_CERTS from Node's start-up (it loads the
-// certificates then); processors get the environment svlogd was given
-const extraCaCerts = process.env.RUNIT_TS_EXTRA_CA_CERTS;
-if (extraCaCerts !== undefined) {
-  delete process.env.RUNIT_TS_EXTRA_CA_CERTS;
-  process.env.NODE_EXTRA_CA_CERTS = extraCaCerts;
-}
+// processors get the environment svlogd was given
+takeStartState();
 
 function usage(): never {
   writeErr(`usage: ${programName()}${USAGE}\n\n`);
@@ -43,17 +40,8 @@ try {
 restoreStartNofile();
 
 function writeStderr(data: string | Buffer): void {
-  // stderr may be a non-blocking pipe shared with others: retry EAGAIN
-  const buf = typeof data === 'string' ? Buffer.from(data) : data;
-  let off = 0;
-  while (off < buf.length) {
-    try {
-      off += writeSync(2, buf, off, buf.length - off);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
-      return;
-    }
-  }
+  // stderr may be a non-blocking pipe shared with others
+  writeAll(2, data, { waitWhenFull: true });
 }
 
 const logger = new Logger({

@@ -1,33 +1,31 @@
-// utmpset [-w] line (reference §8.4). RUNIT_UTMP and RUNIT_WTMP override
+// utmpset [-w] line (utmpset(8)). RUNIT_UTMP and RUNIT_WTMP override
 // /var/run/utmp and /var/log/wtmp.
 import { writeErr } from './output.js';
+import { takeStartState } from '../sys/launch.js';
+import { sgetopt, getoptMessage } from '../util/getopt.js';
 import { utmpLogout, wtmpAppend, UtmpsetError, DEFAULT_UTMP, DEFAULT_WTMP } from '../init/utmpset.js';
 
-const argv0 = process.env.RUNIT_TS_ARGV0 || 'utmpset';
-delete process.env.RUNIT_TS_ARGV0;
+const argv0 = takeStartState().argv0 || 'utmpset';
 const VERSION = '$Id: runit-ts utmpset 0.1.0 $';
 const usage = (): never => {
   writeErr(`usage: ${argv0} [-w] line\n\n`);
   process.exit(1);
 };
 
-// djb's sgetopt with "wV": options before operands, `--` ends them
-const args = process.argv.slice(2);
+const state = { index: 0 };
 let wtmp = false;
-while (args.length && args[0]!.startsWith('-') && args[0] !== '-') {
-  const word = args.shift()!;
-  if (word === '--') break;
-  for (const c of word.slice(1)) {
-    if (c === 'w') wtmp = true;
-    else if (c === 'V') {
-      writeErr(`${VERSION}\n`);
-      usage();
-    } else {
-      writeErr(`${argv0.slice(argv0.lastIndexOf('/') + 1)}: illegal option -- ${c}\n`);
-      usage();
-    }
+for (const item of sgetopt(process.argv.slice(2), 'wV', state)) {
+  if ('error' in item) {
+    writeErr(`${argv0.slice(argv0.lastIndexOf('/') + 1)}: ${getoptMessage(item)}\n`);
+    usage();
   }
+  if (item.opt === 'V') {
+    writeErr(`${VERSION}\n`);
+    usage();
+  }
+  wtmp = true;
 }
+const args = process.argv.slice(2 + state.index);
 if (args.length === 0) usage();
 const line = args[0]!;
 const lineBytes = Buffer.from(line);

@@ -1,20 +1,20 @@
 // What the host process was started with, for the programs it starts.
 // Node raises the soft RLIMIT_NOFILE to the hard limit before any script
-// runs, so the launchers in bin/ record the original in RUNIT_TS_NOFILE.
+// runs, so a command's launcher records the original (launch.ts).
 import { getrlimit, setrlimit, RLIMIT, UNLIMITED } from './limits.js';
-
-const ENV_NAME = 'RUNIT_TS_NOFILE';
+import { takeStartState } from './launch.js';
+import { parseUnsigned } from '../util/scan.js';
 
 /**
- * The soft RLIMIT_NOFILE this process was started with, taken out of the
- * environment so that no child sees the variable. Undefined when unknown.
+ * The soft RLIMIT_NOFILE this process was started with (taken out of the
+ * environment with the other start records, so that no child sees it).
+ * Undefined when unknown.
  */
 export function takeStartNofile(): bigint | undefined {
-  const recorded = process.env[ENV_NAME];
-  delete process.env[ENV_NAME];
+  const recorded = takeStartState().nofile;
   if (recorded === undefined) return undefined;
   if (recorded === 'unlimited') return UNLIMITED;
-  return /^\d+$/.test(recorded) ? BigInt(recorded) : undefined;
+  return recorded === '' ? undefined : parseUnsigned(recorded);
 }
 
 /** Put the soft RLIMIT_NOFILE back to what this process was started with. */
