@@ -3,7 +3,8 @@
 // and sv latency; svlogd throughput; CPU). Vega-Lite specs compiled to
 // Vega, rendered to SVG in Node (no browser, no canvas), then to PNG by
 // resvg. Text needs a font on the machine: the charts name DejaVu Sans
-// (Debian: apt-get install fonts-dejavu-core).
+// (Debian: apt-get install fonts-dejavu-core). The tooling is installed
+// apart from runit-ts: npm run charts:install (bench/package.json).
 // Standalone: node bench/charts.js [results.json] [outdir]
 //   (defaults: bench/results.json, bench/charts/)
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
@@ -214,9 +215,25 @@ export function chartSpecs(results) {
   return specs;
 }
 
+/**
+ * vega, vega-lite and resvg: not runit-ts's devDependencies (a plain
+ * `npm ci` leaves them out) but bench/package.json's, installed into
+ * bench/node_modules by `npm run charts:install`.
+ */
+async function chartTooling() {
+  try {
+    return await Promise.all([import('vega'), import('vega-lite'), import('@resvg/resvg-js')]);
+  } catch (err) {
+    if (err?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw new Error('the chart tooling is not installed (vega, vega-lite, @resvg/resvg-js: bench/package.json); install it with `npm run charts:install`', {
+      cause: err,
+    });
+  }
+}
+
 /** Writes `outDir/<group>.png` (and nothing else); returns the paths. */
 export async function renderCharts(results, outDir) {
-  const [vega, vl, { Resvg }] = await Promise.all([import('vega'), import('vega-lite'), import('@resvg/resvg-js')]);
+  const [vega, vl, { Resvg }] = await chartTooling();
   mkdirSync(outDir, { recursive: true });
   const written = [];
   for (const [name, spec] of Object.entries(chartSpecs(results))) {
