@@ -1,15 +1,15 @@
 // The shared primitives of src/sys/: writing a whole buffer, the
-// exec-permission check, descriptor flags (the one fcntl binding) and the
-// check of a syscall's result.
+// exec-permission and other path checks, descriptor flags (the one fcntl
+// binding) and the check of a syscall's result.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, removeDir } from './helpers.js';
 import { writeAll } from '../dist/sys/write.js';
-import { execAccessError, executeAccess, checkExecuteAccess } from '../dist/sys/access.js';
-import { pipe, descriptorState, setCloexec, dupCloexec, dup3, isNonblocking } from '../dist/sys/fd.js';
+import { execAccessError, executeAccess, checkExecuteAccess, pathExists, canOpenForReading } from '../dist/sys/access.js';
+import { pipe, descriptorState, setCloexec, dupCloexec, dup3, isNonblocking, mkfifo } from '../dist/sys/fd.js';
 import { checkSyscall, checkReturned } from '../dist/sys/libc.js';
 
 const base = tempDir('runit-ts-sys-');
@@ -61,6 +61,27 @@ test('execAccessError: why execve would refuse a path, before it is tried', () =
   if (process.getuid() !== 0) assert.equal(execAccessError(plain), 'EACCES');
   assert.equal(executeAccess(join(base, 'missing')), false);
   assert.throws(() => checkExecuteAccess(join(base, 'missing')), { code: 'ENOENT' });
+});
+
+test('pathExists and canOpenForReading: stat and open_read verdicts', () => {
+  const file = join(base, 'exists');
+  writeFileSync(file, 'x', { mode: 0o644 });
+  const dangling = join(base, 'dangling');
+  symlinkSync(join(base, 'nowhere'), dangling);
+  const fifo = join(base, 'fifo');
+  mkfifo(fifo, 0o600);
+  assert.equal(pathExists(file), true);
+  assert.equal(pathExists(base), true);
+  assert.equal(pathExists(dangling), false);
+  assert.equal(pathExists(join(file, 'below')), false);
+  assert.equal(canOpenForReading(file), true);
+  // a FIFO without a writer: opened at once, not waited for
+  assert.equal(canOpenForReading(fifo), true);
+  assert.equal(canOpenForReading(dangling), false);
+  if (process.getuid() !== 0) {
+    writeFileSync(join(base, 'secret'), 'x', { mode: 0o200 });
+    assert.equal(canOpenForReading(join(base, 'secret')), false);
+  }
 });
 
 test('descriptor flags: open or not, close-on-exec, duplicates', () => {

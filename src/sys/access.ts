@@ -1,7 +1,9 @@
-// Whether a path may be executed (or, for a directory, searched), asked
-// before a program is started where the exec itself would report too late
-// or through a shell. Node's fs only: no koffi, so sv may use it.
-import { accessSync, statSync, constants } from 'node:fs';
+// What a path allows, asked before acting on it: whether it may be executed
+// (or, for a directory, searched) before a program is started where the
+// exec itself would report too late or through a shell; whether it exists;
+// whether it can be opened for reading. Node's fs only: no koffi, so sv may
+// use it.
+import { accessSync, statSync, openSync, closeSync, constants } from 'node:fs';
 
 /**
  * access(path, X_OK): execute permission on a file, search permission on a
@@ -34,5 +36,28 @@ export function execAccessError(path: string): string | undefined {
     return statSync(path).isFile() ? undefined : 'EACCES';
   } catch (err) {
     return (err as NodeJS.ErrnoException).code ?? 'ENOENT';
+  }
+}
+
+/** stat(path) succeeds: it exists (a symbolic link to nothing does not). */
+export function pathExists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * open(path, O_RDONLY | O_NONBLOCK) succeeds, as runit's open_read: the
+ * file exists and may be read (a FIFO without a writer does not block).
+ */
+export function canOpenForReading(path: string): boolean {
+  try {
+    closeSync(openSync(path, constants.O_RDONLY | constants.O_NONBLOCK));
+    return true;
+  } catch {
+    return false;
   }
 }
