@@ -1,6 +1,6 @@
 // runsvdir's in-process loggers: a log service whose log/run is the
 // canonical `exec svlogd ...` runs as a Logger on the service's log pipe,
-// writing exactly the files a separate svlogd would (ARCHITECTURE §7).
+// writing exactly the files a separate svlogd would (docs/architecture.md).
 import { readFileSync, existsSync } from 'node:fs';
 import { parseCanonicalLogRun } from '../logger/canonical.js';
 import { Logger } from '../logger/logger.js';

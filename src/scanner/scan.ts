@@ -1,4 +1,4 @@
-// One scan of a service directory: which entries are services (reference §4.3).
+// One scan of a service directory: which entries are services (runsvdir(8)).
 import { readdirSync, statSync, type BigIntStats } from 'node:fs';
 import { errorTextOf } from '../sys/errstr.js';
 

@@ -1,5 +1,5 @@
 // runsvdir's core: keep one supervisor per service directory in `dir`,
-// starting new ones and stopping removed ones (reference §4.3). Changes
+// starting new ones and stopping removed ones (runsvdir(8)). Changes
 // arrive through fs.watch (inotify), so a new service starts within
 // milliseconds; a slow periodic rescan covers filesystems without inotify
 // and a directory replaced under its name.

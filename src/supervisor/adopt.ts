@@ -1,6 +1,6 @@
 // A supervisor that starts where another one died (SIGKILL, a crash) finds
 // the service that one left running and adopts it instead of starting a
-// second copy (runit itself starts a duplicate, reference §9.4).
+// second copy (runit itself starts a duplicate: docs/differences.md, runsv-adopt).
 import { readFileSync } from 'node:fs';
 import { decodeStatus, State, type Status } from '../protocol/status.js';
 import { processStartTime } from '../sys/proc.js';

@@ -1,5 +1,5 @@
 // Custom control programs: service/control/<letter> replaces the default
-// action of a control letter when it exits 0 (reference §3.5).
+// action of a control letter when it exits 0 (runsv(8), "CUSTOMIZE CONTROL").
 import { statSync } from 'node:fs';
 import { spawnChild } from '../sys/spawn.js';
 import { errorCode } from '../sys/errors.js';
@@ -32,7 +32,7 @@ export function findCustomControl(ctx: CustomControlContext, letter: string): st
 /**
  * Run a custom control program; resolve true when it exited 0 ("handled").
  * Unlike runit, a program killed by a signal has not handled the letter
- * (docs/differences.md: control-killed).
+ * (docs/differences.md: runsv-control-killed).
  */
 export function runCustomControl(ctx: CustomControlContext, name: string): Promise<boolean> {
   return new Promise((resolve) => {

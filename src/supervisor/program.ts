@@ -168,7 +168,7 @@ export class Program implements ProgramView {
         return;
       case 'k':
         // runit also forces the state to down here, which corrupts it
-        // (docs/differences.md: kill-keeps-state); the exit updates it.
+        // (docs/differences.md: runsv-kill-keeps-state); the exit updates it.
         if (this.child && !(await this.custom('k'))) this.signal('SIGKILL');
         return;
       case 'p':
