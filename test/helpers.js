@@ -1,24 +1,98 @@
-// Shared test utilities: temporary service directories, supervisors started
-// in their own process group (so cleanup never kills by name), polling.
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync, cpSync, existsSync, chmodSync, lstatSync, readdirSync } from 'node:fs';
+// Shared test utilities: temporary directories (removed when the test file
+// ends), service directories, supervisors started in their own process group
+// (so cleanup never kills by name), waiting for events with a timeout,
+// readers of supervise/, log directories and /proc, probes.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { decodeStatus } from '../dist/protocol/status.js';
+import { TAI_OFFSET } from '../dist/protocol/tai64n.js';
+
+/**
+ * @typedef {import('node:child_process').ChildProcess} ChildProcess
+ * @typedef {import('node:child_process').SpawnOptions} SpawnOptions
+ * @typedef {import('node:child_process').SpawnSyncOptions} SpawnSyncOptions
+ * @typedef {import('../dist/protocol/status.js').Status} Status
+ * @typedef {{ code: number | null, signal: NodeJS.Signals | null }} Exit
+ * @typedef {{ stdout: string, stderr: string, stderrChunks: { at: number, end: number }[] }} Output
+ * A program started by startDetached: what it printed so far (and when each
+ * piece of stderr arrived), and its exit.
+ * @typedef {ChildProcess & { pid: number, output: Output, exited: Promise<Exit> }} Detached
+ * @typedef {{ code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }} RunResult
+ */
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** @param {string} name */
 export const bin = (name) => join(root, 'bin', name);
+/** @param {string} name */
 export const debian = (name) => `/usr/bin/${name}`;
+export const isRoot = process.getuid?.() === 0;
+
+// --- temporary directories ---
+
+/** @type {string[]} */
+const temporary = [];
+process.on('exit', () => {
+  for (const dir of temporary) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {}
+  }
+});
+
+/**
+ * A fresh temporary directory (mode 0700 unless `mode` says otherwise),
+ * removed when the test file's process exits.
+ * @param {string} [prefix]
+ * @param {number} [mode]
+ */
+export function tempDir(prefix = 'runit-ts-', mode) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temporary.push(dir);
+  if (mode !== undefined) chmodSync(dir, mode);
+  return dir;
+}
+
+/** @param {string} dir */
+export function removeDir(dir) {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * A small tmpfs (`size`, e.g. '256k') mounted at a fresh directory (root
+ * only); undefined when mount fails.
+ * @param {string} size
+ * @returns {{ mnt: string, unmount: () => void } | undefined}
+ */
+export function smallDisk(size) {
+  const mnt = tempDir('runit-ts-disk-');
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mnt]);
+  if (r.status !== 0) return undefined;
+  return { mnt, unmount: () => void spawnSync('umount', ['-l', mnt]) };
+}
 
 // --- commands run as another user ---
 
 /** The uid (and gid) of nobody, for commands run unprivileged. */
 export const NOBODY = 65534;
 
-/** [file, args] that run `file` as user and group `id`, without supplementary groups (setpriv; needs root). */
+/**
+ * [file, args] that run `file` as user and group `id`, without
+ * supplementary groups (setpriv; needs root).
+ * @param {number} id
+ * @param {string} file
+ * @param {string[]} args
+ * @returns {[string, string[]]}
+ */
 export const asUser = (id, file, args) => ['setpriv', [`--reuid=${id}`, `--regid=${id}`, '--clear-groups', file, ...args]];
 
-/** Make `path` and everything under it readable (and directories searchable) by every user. */
+/**
+ * Make `path` and everything under it readable (and directories searchable) by every user.
+ * @param {string} path
+ */
 function openToAll(path) {
   const st = lstatSync(path);
   if (st.isSymbolicLink()) return;
@@ -30,6 +104,7 @@ function openToAll(path) {
   }
 }
 
+/** @type {string | undefined} */
 let publicRoot;
 
 /**
@@ -42,8 +117,7 @@ let publicRoot;
  */
 export function othersRoot() {
   if (publicRoot) return publicRoot;
-  const dir = mkdtempSync(join(tmpdir(), 'runit-ts-public-'));
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('runit-ts-public-');
   for (const path of ['package.json', 'bin', 'dist', 'node_modules/koffi', 'node_modules/@koromix']) {
     if (existsSync(join(root, path))) cpSync(join(root, path), join(dir, path), { recursive: true });
   }
@@ -56,37 +130,34 @@ export function othersRoot() {
   return dir;
 }
 
-/** Path of bin/`name` in othersRoot(): for a command that another user runs. */
+/**
+ * Path of bin/`name` in othersRoot(): for a command that another user runs.
+ * @param {string} name
+ */
 export const othersBin = (name) => join(othersRoot(), 'bin', name);
 
-/** A fresh temporary directory, removed by the returned cleanup. */
-export function tempDir(prefix = 'runit-ts-') {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
+// --- processes ---
 
-/**
- * Create a service directory. `files` maps relative paths to contents;
- * names ending in run/finish/check or under control/ are made executable.
- */
-export function makeService(dir, files) {
-  mkdirSync(dir, { recursive: true });
-  for (const [name, content] of Object.entries(files)) {
-    const path = join(dir, name);
-    mkdirSync(dirname(path), { recursive: true });
-    const executable = /(^|\/)(run|finish|check)$/.test(name) || name.startsWith('control/') || name.includes('/control/');
-    writeFileSync(path, content, { mode: executable ? 0o755 : 0o644 });
-  }
-  return dir;
-}
-
+/** @type {Set<Detached>} */
 const started = new Set();
 
-/** Start a long-running program in its own process group; killed by stopAll(). */
+/**
+ * Start a long-running program in its own process group; killed by stopAll().
+ * @param {string} file
+ * @param {string[]} args
+ * @param {SpawnOptions} [options]
+ * @returns {Detached}
+ */
 export function startDetached(file, args, options = {}) {
-  const child = spawn(file, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...options });
-  child.output = { stdout: '', stderr: '' };
-  child.stdout?.on('data', (d) => (child.output.stdout += d));
-  child.stderr?.on('data', (d) => (child.output.stderr += d));
+  const child = /** @type {Detached} */ (spawn(file, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...options }));
+  /** @type {Output} */
+  const output = { stdout: '', stderr: '', stderrChunks: [] };
+  child.output = output;
+  child.stdout?.on('data', (d) => (output.stdout += d));
+  child.stderr?.on('data', (d) => {
+    output.stderr += d;
+    output.stderrChunks.push({ at: performance.now(), end: output.stderr.length });
+  });
   child.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   started.add(child);
   child.on('exit', () => started.delete(child));
@@ -108,7 +179,135 @@ export async function stopAll() {
   await Promise.all(waits);
 }
 
-/** Poll `fn` until it returns a truthy value; throw after `timeout` ms. */
+/**
+ * The performance.now() times at which each occurrence of `text` arrived on
+ * `child`'s stderr, in order.
+ * @param {Detached} child
+ * @param {string} text
+ */
+export function arrivals(child, text) {
+  const { stderr, stderrChunks } = child.output;
+  const times = [];
+  let chunk = 0;
+  for (let at = stderr.indexOf(text); at !== -1; at = stderr.indexOf(text, at + text.length)) {
+    while (stderrChunks[chunk].end < at + text.length) chunk++;
+    times.push(stderrChunks[chunk].at);
+  }
+  return times;
+}
+
+/**
+ * Run a command to completion, with the pid it had.
+ * @param {string} file
+ * @param {string[]} args
+ * @param {SpawnSyncOptions} [options]
+ * @returns {RunResult & { pid: number }}
+ */
+export function runWithPid(file, args, options = {}) {
+  const r = spawnSync(file, args, { encoding: 'utf8', timeout: 30000, ...options });
+  return { code: r.status, signal: r.signal, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), pid: r.pid };
+}
+
+/**
+ * Run a command to completion: { code, signal, stdout, stderr }.
+ * @param {string} file
+ * @param {string[]} args
+ * @param {SpawnSyncOptions} [options]
+ * @returns {RunResult}
+ */
+export function run(file, args, options = {}) {
+  const { pid: _, ...r } = runWithPid(file, args, options);
+  return r;
+}
+
+/** @param {number} pid */
+export function processExists(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Parsed /proc/PID/stat: comm, state, ppid, pgrp, session; undefined when gone.
+ * @param {number | string} pid
+ */
+export function procStat(pid) {
+  const text = readText(`/proc/${pid}/stat`);
+  if (!text) return undefined;
+  const close = text.lastIndexOf(')');
+  const fields = text.slice(close + 2).split(' ');
+  return {
+    pid: Number(pid),
+    comm: text.slice(text.indexOf('(') + 1, close),
+    state: fields[0],
+    ppid: Number(fields[1]),
+    pgrp: Number(fields[2]),
+    session: Number(fields[3]),
+  };
+}
+
+/**
+ * Whether `pid` has ended: gone, or a zombie not reaped yet.
+ * @param {number} pid
+ */
+export const processGone = (pid) => !processExists(pid) || procStat(pid)?.state === 'Z';
+
+/** Every process on this machine, as procStat gives them. */
+function allProcesses() {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(procStat)
+    .filter((s) => s !== undefined);
+}
+
+/**
+ * Every process whose parent is `ppid` (zombies included).
+ * @param {number} ppid
+ */
+export function childrenOf(ppid) {
+  return allProcesses().filter((s) => s.ppid === ppid);
+}
+
+/**
+ * Pids of live (non-zombie) processes whose command line contains `marker`,
+ * leaving out those whose parent is one of them (a shell's fork before it
+ * execs a program still shows the shell's command line).
+ * @param {string} marker
+ */
+export function processesWith(marker) {
+  const found = new Map(
+    allProcesses()
+      .filter((s) => s.state !== 'Z' && (readText(`/proc/${s.pid}/cmdline`) ?? '').includes(marker))
+      .map((s) => [s.pid, s.ppid]),
+  );
+  return [...found].filter(([, ppid]) => !found.has(ppid)).map(([pid]) => pid);
+}
+
+/**
+ * Bytes `pid` has written so far (/proc/PID/io wchar: its write calls, and
+ * those of the children it reaped).
+ * @param {number} pid
+ */
+export function bytesWritten(pid) {
+  const m = /^wchar:\s*(\d+)$/m.exec(readText(`/proc/${pid}/io`) ?? '');
+  if (!m) throw new Error(`no /proc/${pid}/io`);
+  return Number(m[1]);
+}
+
+// --- waiting ---
+
+/**
+ * Poll `fn` until it returns a truthy value, and return that; throw after
+ * `timeout` ms (with the last error `fn` threw, if it threw). `what` names
+ * the event in the message (a function is asked at the time out).
+ * @template T
+ * @param {() => T | Promise<T>} fn
+ * @param {{ timeout?: number, interval?: number, what?: string | (() => string) }} [options]
+ * @returns {Promise<Exclude<Awaited<T>, false | 0 | '' | null | undefined>>}
+ */
 export async function waitFor(fn, { timeout = 5000, interval = 10, what = 'condition' } = {}) {
   const deadline = Date.now() + timeout;
   for (;;) {
@@ -119,18 +318,35 @@ export async function waitFor(fn, { timeout = 5000, interval = 10, what = 'condi
       value = undefined;
       if (Date.now() > deadline) throw err;
     }
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (value) return /** @type {Exclude<Awaited<T>, false | 0 | '' | null | undefined>} */ (value);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
     await new Promise((r) => setTimeout(r, interval));
   }
 }
 
-/** Run a command to completion: { code, stdout, stderr }. */
-export function run(file, args, options = {}) {
-  const r = spawnSync(file, args, { encoding: 'utf8', timeout: 30000, ...options });
-  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+/**
+ * Assert that `fn` stays truthy for `ms` milliseconds, polling: for a check
+ * that something does NOT happen within a bounded time (a restart, a
+ * rotation). Fails at the first poll that sees it happen.
+ * @param {() => unknown} fn
+ * @param {number} ms
+ * @param {string} what the state that must hold
+ */
+export async function holds(fn, ms, what) {
+  const end = Date.now() + ms;
+  for (;;) {
+    assert.ok(fn(), `${what}: no longer so within ${ms} ms`);
+    if (Date.now() >= end) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
+// --- files ---
+
+/**
+ * A file's text, or undefined when it cannot be read.
+ * @param {string} path
+ */
 export function readText(path) {
   try {
     return readFileSync(path, 'utf8');
@@ -139,30 +355,192 @@ export function readText(path) {
   }
 }
 
-/** Pid recorded in supervise/pid, or 0. */
-export function supervisedPid(serviceDir) {
-  return Number(readText(join(serviceDir, 'supervise/pid')) || 0);
+/**
+ * The non-empty lines of `text`.
+ * @param {string} text
+ */
+export const lines = (text) => text.split('\n').filter(Boolean);
+
+/**
+ * The non-empty lines of the file at `path` (none when it does not exist).
+ * @param {string} path
+ */
+export const fileLines = (path) => lines(readText(path) ?? '');
+
+/**
+ * Create a service directory. `files` maps relative paths to contents;
+ * names ending in run/finish/check or under control/ are made executable.
+ * @param {string} dir
+ * @param {Record<string, string>} files
+ */
+export function makeService(dir, files) {
+  mkdirSync(dir, { recursive: true });
+  for (const [name, content] of Object.entries(files)) {
+    const path = join(dir, name);
+    mkdirSync(dirname(path), { recursive: true });
+    const executable = /(^|\/)(run|finish|check)$/.test(name) || name.startsWith('control/') || name.includes('/control/');
+    writeFileSync(path, content, { mode: executable ? 0o755 : 0o644 });
+  }
+  return dir;
 }
 
-export function processExists(pid) {
+// --- supervise/ ---
+
+/**
+ * supervise/stat of service directory `dir`.
+ * @param {string} dir
+ */
+export const stat = (dir) => readText(join(dir, 'supervise/stat'));
+
+/**
+ * supervise/status of service directory `dir`, decoded; undefined when
+ * missing or not 20 bytes.
+ * @param {string} dir
+ * @returns {Status | undefined}
+ */
+export function statusOf(dir) {
   try {
-    process.kill(pid, 0);
-    return true;
+    return decodeStatus(readFileSync(join(dir, 'supervise/status')));
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-/** Replace pids and seconds in sv output so runit's and ours compare. */
+/**
+ * Pid recorded in supervise/pid, or 0.
+ * @param {string} dir
+ */
+export function supervisedPid(dir) {
+  return Number(readText(join(dir, 'supervise/pid')) || 0);
+}
+
+/**
+ * Wait until the service in `dir` runs, with a pid other than `notPid`:
+ * pid, stat and status are renamed into place one after the other, so all
+ * three, and the process exists. Resolves with the pid.
+ * @param {string} dir
+ * @param {{ notPid?: number, timeout?: number }} [options]
+ */
+export function running(dir, { notPid = 0, timeout = 10000 } = {}) {
+  return waitFor(
+    () => {
+      const pid = supervisedPid(dir);
+      return pid !== notPid && stat(dir) === 'run\n' && statusOf(dir)?.pid === pid && processExists(pid) && pid;
+    },
+    { what: `service running in ${dir}${notPid ? ` (not as ${notPid})` : ''}`, timeout },
+  );
+}
+
+/**
+ * Replace pids and seconds in sv output so runit's and ours compare.
+ * @param {string} text
+ */
 export function normalizeSv(text) {
   return text.replace(/\(pid \d+\)/g, '(pid N)').replace(/ \d+s/g, ' Ns');
 }
 
-export function removeDir(dir) {
-  rmSync(dir, { recursive: true, force: true });
+/**
+ * A 20-byte supervise/status record as runsv writes it, made by hand:
+ * started `ago` seconds before now (or at TAI `sec`), `extra` bytes longer.
+ * @param {{ ago?: number, sec?: bigint, nsec?: number, pid?: number, paused?: number, want?: string, term?: number, state?: number, extra?: number }} [fields]
+ */
+export function statusRecord({ ago = 5, sec, nsec = 123456, pid = 0, paused = 0, want = 'u', term = 0, state = 0, extra = 0 } = {}) {
+  const b = Buffer.alloc(20 + extra);
+  b.writeBigUInt64BE(sec ?? TAI_OFFSET + BigInt(Math.floor(Date.now() / 1000) - ago), 0);
+  b.writeUInt32BE(nsec, 8);
+  b.writeUInt32LE(pid, 12);
+  b[16] = paused;
+  b[17] = want.charCodeAt(0);
+  b[18] = term;
+  b[19] = state;
+  return b;
+}
+
+// --- log directories ---
+
+/**
+ * Names of the old files (@...) of a log directory, oldest first; only those
+ * ending in `suffix` when given.
+ * @param {string} dir
+ * @param {string} [suffix]
+ */
+export function oldFiles(dir, suffix) {
+  return readdirSync(dir)
+    .filter((n) => n.startsWith('@') && (suffix === undefined || n.endsWith(suffix)))
+    .sort();
+}
+
+/**
+ * Everything a log directory holds, oldest first: its old files (those
+ * ending in `suffix` when given), then current.
+ * @param {string} dir
+ * @param {string} [suffix]
+ */
+export function logText(dir, suffix) {
+  return [...oldFiles(dir, suffix), 'current'].map((n) => readFileSync(join(dir, n), 'latin1')).join('');
+}
+
+/**
+ * Total size of a log directory's current and old files.
+ * @param {string} dir
+ */
+export function loggedBytes(dir) {
+  return [...oldFiles(dir), 'current'].reduce((n, f) => n + (existsSync(join(dir, f)) ? statSync(join(dir, f)).size : 0), 0);
+}
+
+// --- runit stages ---
+
+/** The first line runit-ts's runit prints. */
+export const RUNIT_BOOT = '- runit: $Id: runit-ts runit 0.1.0 $: booting.';
+
+/**
+ * A stage directory under `base`: `scripts` maps names (1, 2, 3, ctrlaltdel)
+ * to shell script bodies.
+ * @param {string} base
+ * @param {Record<string, string>} scripts
+ */
+export function runitStages(base, scripts) {
+  const dir = join(base, 'etc-runit');
+  mkdirSync(dir, { recursive: true });
+  for (const [name, body] of Object.entries(scripts)) writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+  return dir;
+}
+
+/**
+ * runit's messages for stages of `dir` entered and left in turn.
+ * @param {string} dir
+ * @param {...(string | number)} names
+ */
+export const stageLines = (dir, ...names) => names.flatMap((n) => [`- runit: enter stage: ${dir}/${n}`, `- runit: leave stage: ${dir}/${n}`]);
+
+// --- process 1 of a PID namespace (runit) ---
+
+/**
+ * Start argv as process 1 of a new PID and mount namespace (with its own
+ * /proc), in its own process group; killed by stopAll() (--kill-child: the
+ * namespace, and everything in it, dies with unshare).
+ * @param {string[]} argv
+ * @param {SpawnOptions} [options]
+ */
+export function startInPidNamespace(argv, options = {}) {
+  return startDetached('unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', ...argv], options);
+}
+
+/**
+ * The pid (in this namespace) of process 1 of the namespace that `child` (unshare) started.
+ * @param {Detached} child
+ */
+export async function namespaceInit(child) {
+  return waitFor(() => Number(readText(`/proc/${child.pid}/task/${child.pid}/children`)?.trim().split(' ')[0]) || 0, {
+    what: 'process 1 of the namespace',
+  });
 }
 
 // --- chpst probes: programs that report the process state they were started with ---
+
+/** fcntl flags seen in /proc/PID/fdinfo. */
+export const O_NONBLOCK = 0o4000;
+export const O_CLOEXEC = 0o2000000;
 
 /**
  * argv of a probe that prints its own /proc status, stat and limits. cat
@@ -170,10 +548,22 @@ export function removeDir(dir) {
  */
 export const statusProbe = ['/bin/cat', '/proc/self/status', '/proc/self/stat', '/proc/self/limits'];
 
-/** Parse statusProbe's output into ids, signal sets, pid, pgrp, session, nice and limits. */
+/**
+ * @typedef {{ pid: number, uid: number[], gid: number[], groups: number[], sigIgn: string | undefined, sigBlk: string | undefined,
+ *   pgrp: number, session: number, nice: number, limits: Record<string, { soft: string, hard: string }> }} ProbedStatus
+ */
+
+/**
+ * Parse statusProbe's output into ids, signal sets, pid, pgrp, session, nice and limits.
+ * @param {string} text
+ * @returns {ProbedStatus}
+ */
 export function parseStatusProbe(text) {
+  /** @type {Record<string, string>} */
   const status = {};
+  /** @type {Record<string, { soft: string, hard: string }>} */
   const limits = {};
+  /** @type {string | undefined} */
   let stat;
   for (const line of text.split('\n')) {
     if (stat === undefined && /^\d+ \(/.test(line)) {
@@ -190,12 +580,13 @@ export function parseStatusProbe(text) {
   }
   if (stat === undefined) throw new Error(`not a status probe output: ${text}`);
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ids = (s) => s.trim().split(/\s+/).filter(Boolean).map(Number);
+  /** @param {string | undefined} s */
+  const ids = (s) => (s ?? '').trim().split(/\s+/).filter(Boolean).map(Number);
   return {
     pid: Number(status.Pid),
     uid: ids(status.Uid),
     gid: ids(status.Gid),
-    groups: ids(status.Groups ?? ''),
+    groups: ids(status.Groups),
     sigIgn: status.SigIgn,
     sigBlk: status.SigBlk,
     pgrp: Number(fields[2]),
@@ -217,39 +608,49 @@ readlink /proc/$$/exe >"$d/exe"
 echo $$ >"$d/pid"
 `;
 
-/** argv of a /bin/sh probe that writes its fds, environment, argv, cwd, exe and pid into `dir` (mode 0777 for other users). */
+/**
+ * argv of a /bin/sh probe that writes its fds, environment, argv, cwd, exe and pid into `dir` (mode 0777 for other users).
+ * @param {string} dir
+ */
 export function shellProbe(dir) {
   return ['/bin/sh', '-c', SHELL_PROBE, 'probe', dir];
 }
 
-/** What shellProbe wrote: fd flags (octal text, undefined when closed), env entries, argv, fds, cwd, exe, pid. */
+/**
+ * What shellProbe wrote: fd flags (octal text, undefined when closed), env entries, argv, fds, cwd, exe, pid.
+ * @param {string} dir
+ */
 export function readShellProbe(dir) {
+  /** @type {Record<number, string | undefined>} */
   const fdFlags = {};
   for (let fd = 0; fd < 10; fd++) {
     const text = readText(join(dir, `fdinfo.${fd}`));
-    fdFlags[fd] = text === undefined ? undefined : /flags:\s*(\d+)/.exec(text)[1];
+    fdFlags[fd] = text === undefined ? undefined : /flags:\s*(\d+)/.exec(text)?.[1];
   }
+  /** @param {string} name */
   const nulList = (name) => {
-    const buf = readFileSync(join(dir, name));
-    const list = buf.toString('latin1').split('\0');
+    const list = readFileSync(join(dir, name)).toString('latin1').split('\0');
     if (list.at(-1) === '') list.pop();
     return list;
   };
+  /** @param {string} name */
+  const text = (name) => readFileSync(join(dir, name), 'utf8');
   return {
     fdFlags,
-    fds: readText(join(dir, 'fds'))
+    fds: text('fds')
       .trim()
       .split('\n')
       .map(Number)
       .sort((a, b) => a - b),
     environ: nulList('environ'),
     argv: nulList('cmdline'),
-    cwd: readText(join(dir, 'cwd')).trim(),
-    exe: readText(join(dir, 'exe')).trim(),
-    pid: Number(readText(join(dir, 'pid'))),
+    cwd: text('cwd').trim(),
+    exe: text('exe').trim(),
+    pid: Number(text('pid')),
   };
 }
 
+/** @type {Record<string, Record<string, number>>} */
 const SYSCALLS = {
   x64: { setuid: 105, setgid: 106, setgroups: 116, setrlimit: 160, prlimit64: 302 },
   arm64: { setuid: 146, setgid: 144, setgroups: 159, setrlimit: 164, prlimit64: 261 },
@@ -285,55 +686,20 @@ os.execv(sys.argv[2], sys.argv[2:])
 `;
 
 /**
+ * @typedef {string | { name: string, arg?: number, value?: number, nonzero?: number }} SyscallRule
+ */
+
+/**
  * [file, args] that run argv with some syscalls failing with EPERM (a
  * seccomp filter set up by python3). A rule is a syscall name, or
  * { name, arg, value } (only when argument `arg` equals `value`), with
  * `nonzero: n` (only when argument n is not 0).
+ * @param {SyscallRule[]} rules
+ * @param {string[]} argv
+ * @returns {[string, string[]]}
  */
 export function withFailingSyscalls(rules, argv) {
   const numbers = SYSCALLS[process.arch];
   const spec = rules.map((r) => (typeof r === 'string' ? { name: r } : r)).map((r) => [numbers[r.name], r.arg ?? -1, r.value ?? 0, r.nonzero ?? -1]);
   return ['python3', ['-c', SECCOMP, JSON.stringify(spec), ...argv]];
-}
-
-// --- process 1 of a PID namespace (runit) ---
-
-/**
- * Start argv as process 1 of a new PID and mount namespace (with its own
- * /proc), in its own process group; killed by stopAll() (--kill-child: the
- * namespace, and everything in it, dies with unshare).
- */
-export function startInPidNamespace(argv, options = {}) {
-  return startDetached('unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', ...argv], options);
-}
-
-/** The pid (in this namespace) of process 1 of the namespace that `child` (unshare) started. */
-export async function namespaceInit(child) {
-  return waitFor(() => Number(readText(`/proc/${child.pid}/task/${child.pid}/children`)?.trim().split(' ')[0]) || 0, {
-    what: 'process 1 of the namespace',
-  });
-}
-
-/** Parsed /proc/PID/stat: comm, state, ppid, pgrp, session; undefined when gone. */
-export function procStat(pid) {
-  const text = readText(`/proc/${pid}/stat`);
-  if (!text) return undefined;
-  const close = text.lastIndexOf(')');
-  const fields = text.slice(close + 2).split(' ');
-  return {
-    pid: Number(pid),
-    comm: text.slice(text.indexOf('(') + 1, close),
-    state: fields[0],
-    ppid: Number(fields[1]),
-    pgrp: Number(fields[2]),
-    session: Number(fields[3]),
-  };
-}
-
-/** Every process whose parent is `ppid` (zombies included). */
-export function childrenOf(ppid) {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .map(procStat)
-    .filter((s) => s && s.ppid === ppid);
 }
