@@ -7,13 +7,14 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { mkdirSync, writeFileSync, readFileSync, readdirSync, rmSync, renameSync, existsSync, statSync, symlinkSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, rmSync, renameSync, existsSync, symlinkSync } from 'node:fs';
 import {
   bin,
   debian,
+  isRoot,
   tempDir,
+  smallDisk,
   makeService,
   startDetached,
   stopAll,
@@ -22,60 +23,33 @@ import {
   readText,
   supervisedPid,
   processExists,
-  removeDir,
+  processGone,
+  processesWith,
+  running,
+  stat,
+  statusOf,
+  fileLines,
+  logText,
+  oldFiles,
+  loggedBytes,
+  arrivals,
   asUser,
   othersBin,
 } from './helpers.js';
-import { decodeStatus } from '../dist/protocol/status.js';
 
 after(stopAll);
-const dirs = [];
-after(() => dirs.forEach(removeDir));
-function scratch(prefix) {
-  const d = tempDir(prefix);
-  dirs.push(d);
-  return d;
-}
 
-const isRoot = process.getuid() === 0;
 const haveDebian = existsSync(debian('sv'));
-const stat = (dir) => readText(join(dir, 'supervise/stat'));
-const statusOf = (dir) => decodeStatus(readFileSync(join(dir, 'supervise/status')));
-const lines = (path) => (readText(path) ?? '').split('\n').filter(Boolean);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** sv (ours) with the elapsed time in ms. */
+/**
+ * sv (ours) with the elapsed time in ms.
+ * @param {string[]} args
+ * @param {import('node:child_process').SpawnSyncOptions} [options]
+ */
 function timedSv(args, options) {
   const t0 = performance.now();
   const r = run(bin('sv'), args, options);
   return { ...r, ms: performance.now() - t0 };
-}
-
-async function running(dir, notPid = 0) {
-  return waitFor(
-    () => {
-      const pid = supervisedPid(dir);
-      // pid, stat and status are renamed into place one after the other: all three
-      return pid && pid !== notPid && stat(dir) === 'run\n' && statusOf(dir)?.pid === pid && processExists(pid) && pid;
-    },
-    { what: `service running in ${dir}`, timeout: 10000 },
-  );
-}
-
-/** Pids of live (non-zombie) processes whose command line contains `marker`. */
-function processesWith(marker) {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => (readText(`/proc/${p}/cmdline`) ?? '').includes(marker) && !(readText(`/proc/${p}/stat`) ?? '').includes(') Z'))
-    .map(Number);
-}
-
-/** A tmpfs of `size` at a fresh mount point; unmounted by the returned function. */
-function smallDisk(size) {
-  const mnt = scratch('runit-ts-disk-');
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mnt]);
-  if (r.status !== 0) return undefined;
-  return { mnt, unmount: () => spawnSync('umount', ['-l', mnt]) };
 }
 
 // The full disk under a separate svlogd is test/svlogd.test.js ("full disk:
@@ -92,7 +66,7 @@ test('in-process logger on a full disk: it pauses, the host keeps answering, not
   mkdirSync(logdir);
   writeFileSync(join(logdir, 'config'), 's40000\nn100\n');
   writeFileSync(join(disk.mnt, 'filler'), Buffer.alloc(150 * 1024));
-  const dir = join(scratch('runit-ts-'), 'service');
+  const dir = join(tempDir(), 'service');
   const svc = makeService(join(dir, 'noisy'), {
     run: '#!/bin/sh\nn=0; while [ $n -lt 15000 ]; do n=$((n+1)); echo "line $n"; done; exec sleep 1000\n',
     'log/run': `#!/bin/sh\nexec svlogd ${logdir}\n`,
@@ -114,19 +88,7 @@ test('in-process logger on a full disk: it pauses, the host keeps answering, not
   assert.ok(r.ms < 2000, `sv restart took ${r.ms} ms`);
   assert.notEqual(supervisedPid(quiet), pid);
   rmSync(join(disk.mnt, 'filler'));
-  const all = () => {
-    const files = [
-      ...readdirSync(logdir)
-        .filter((f) => f.startsWith('@'))
-        .sort(),
-      'current',
-    ];
-    return files
-      .map((f) => readText(join(logdir, f)) ?? '')
-      .join('')
-      .split('\n')
-      .slice(0, -1);
-  };
+  const all = () => logText(logdir).split('\n').slice(0, -1);
   await waitFor(() => all().length >= 15000, { what: 'every line written', timeout: 15000 });
   for (const [i, l] of all().entries()) assert.equal(l, `line ${i + 1}`);
   process.kill(host.pid, 'SIGTERM');
@@ -136,7 +98,7 @@ test('in-process logger on a full disk: it pauses, the host keeps answering, not
 test('EMFILE in the host: services that fit run, the others wait with a message, sv still works, freed descriptors let them start', {
   timeout: 60000,
 }, async () => {
-  const dir = join(scratch('runit-ts-'), 'service');
+  const dir = join(tempDir(), 'service');
   const names = Array.from({ length: 30 }, (_, i) => `s${String(i + 1).padStart(2, '0')}`);
   for (const name of names) makeService(join(dir, name), { run: '#!/bin/sh\nexec sleep 1000\n' });
   // runsvdir raises its soft limit to the hard one: lower the hard limit
@@ -157,13 +119,13 @@ test('EMFILE in the host: services that fit run, the others wait with a message,
   let r = timedSv(['-w', '5', 'down', svc]);
   assert.equal(r.code, 0, r.stdout);
   assert.match(r.stdout, /^ok: down: /);
-  assert.ok(!processExists(pid) || (readText(`/proc/${pid}/stat`) ?? '').includes(') Z'));
+  assert.ok(processGone(pid));
   r = timedSv(['-w', '5', 'up', svc]);
   assert.equal(r.code, 0, r.stdout);
-  await running(svc, pid);
+  await running(svc, { notPid: pid });
   assert.ok(processExists(host.pid));
   // remove twenty services: their descriptors are freed, the rest start
-  const removed = scratch('runit-ts-removed-');
+  const removed = tempDir('runit-ts-removed-');
   for (const name of names.slice(0, 20)) renameSync(join(dir, name), join(removed, name));
   for (const name of names.slice(20)) await running(join(dir, name));
   for (const name of names.slice(0, 20)) {
@@ -183,7 +145,7 @@ test("fork failing (RLIMIT_NPROC): runit's warning, no ./finish for what never r
   skip: !isRoot && 'needs root (setpriv)',
   timeout: 120000,
 }, async () => {
-  const base = scratch('runit-ts-nproc-');
+  const base = tempDir('runit-ts-nproc-');
   const dir = join(base, 'service');
   const names = Array.from({ length: 20 }, (_, i) => `s${String(i + 1).padStart(2, '0')}`);
   for (const name of names) {
@@ -192,9 +154,10 @@ test("fork failing (RLIMIT_NPROC): runit's warning, no ./finish for what never r
       finish: '#!/bin/sh\necho "$@" >> finished\n',
     });
   }
-  spawnSync('chown', ['-R', `${NPROC_UID}:${NPROC_UID}`, base]);
+  assert.equal(run('chown', ['-R', `${NPROC_UID}:${NPROC_UID}`, base]).code, 0);
   // the host's own threads count too (about ten for Node); it runs from a copy that uid can reach
   const host = startDetached('prlimit', ['--nproc=25', ...asUser(NPROC_UID, othersBin('runsvdir'), [dir]).flat()], { cwd: base });
+  /** @param {string} name */
   const message = (name) => `runsv ${name}: warning: unable to fork, sleeping: temporary failure\n`;
   const up = () => names.filter((n) => stat(join(dir, n)) === 'run\n' && processExists(supervisedPid(join(dir, n))));
   const failing = () => names.filter((n) => host.output.stderr.includes(message(n)));
@@ -207,11 +170,17 @@ test("fork failing (RLIMIT_NPROC): runit's warning, no ./finish for what never r
     assert.equal(readText(join(svc, 'finished')), undefined, `no ./finish for ${name}`);
     assert.match(run(bin('sv'), ['status', svc]).stdout, /^down: .*, normally up, want up\n$/);
   }
-  // retried every 5 seconds, not in a loop
-  await sleep(5500);
-  for (const name of failing()) {
-    const count = host.output.stderr.split(message(name)).length - 1;
-    assert.ok(count >= 1 && count <= 3, `${name}: ${count} attempts`);
+  // retried every 5 seconds, not in a loop: wait for each one's next attempt
+  // (or its start, should a process have become free)
+  const waiting = failing();
+  await waitFor(() => waiting.every((n) => arrivals(host, message(n)).length >= 2 || up().includes(n)), {
+    what: 'a second attempt of every service that could not fork',
+    timeout: 15000,
+  });
+  assert.ok(waiting.some((n) => arrivals(host, message(n)).length >= 2));
+  for (const name of waiting) {
+    const times = arrivals(host, message(name));
+    for (let i = 1; i < times.length; i++) assert.ok(times[i] - times[i - 1] >= 4000, `${name}: attempt ${i + 1} after ${times[i] - times[i - 1]} ms`);
   }
   // free processes: every waiting service starts at its next attempt
   const stopped = fit.slice(0, failing().length + 2).map((n) => join(dir, n));
@@ -230,7 +199,7 @@ test("fork failing (RLIMIT_NPROC): runit's warning, no ./finish for what never r
 });
 
 test("corrupt or truncated supervise/ files: sv gives runit's messages, runsv ignores them and rewrites them", async () => {
-  const svc = makeService(join(scratch('runit-ts-'), 'svc'), { run: '#!/bin/sh\nexec sleep 1000\n' });
+  const svc = makeService(join(tempDir(), 'svc'), { run: '#!/bin/sh\nexec sleep 1000\n' });
   // before runsv starts: garbage where a dead supervisor's records would be
   mkdirSync(join(svc, 'supervise'), { mode: 0o700 });
   writeFileSync(join(svc, 'supervise/status'), 'garbage');
@@ -239,7 +208,7 @@ test("corrupt or truncated supervise/ files: sv gives runit's messages, runsv ig
   writeFileSync(join(svc, 'supervise/pidstart'), `${process.pid} 1\n`);
   const runsv = startDetached(bin('runsv'), [svc]);
   const pid = await running(svc);
-  assert.equal(statusOf(svc).pid, pid);
+  assert.equal(statusOf(svc)?.pid, pid);
   assert.equal(readText(join(svc, 'supervise/pid')), `${pid}\n`);
   assert.doesNotMatch(runsv.output.stderr, /adopted/);
 
@@ -266,18 +235,24 @@ test("corrupt or truncated supervise/ files: sv gives runit's messages, runsv ig
   // runsv still obeys, and the next change rewrites every file
   let r = run(bin('sv'), ['-w', '5', 'restart', svc]);
   assert.equal(r.code, 0, r.stdout);
-  const next = await running(svc, pid);
-  assert.equal(statusOf(svc).pid, next);
+  const next = await running(svc, { notPid: pid });
+  assert.equal(statusOf(svc)?.pid, next);
   assert.equal(readText(join(svc, 'supervise/pid')), `${next}\n`);
   assert.equal(stat(svc), 'run\n');
   r = run(bin('sv'), ['-w', '5', 'down', svc]);
   assert.match(r.stdout, /^ok: down: /);
-  assert.equal(statusOf(svc).pid, 0);
+  assert.equal(statusOf(svc)?.pid, 0);
   assert.ok(processExists(runsv.pid));
   assert.equal(runsv.output.stderr, '');
 });
 
-/** Random bytes with every control letter mixed in, as `n` files for `n` writers. */
+/**
+ * Random bytes with every control letter mixed in, as `n` files for `n` writers.
+ * @param {number} n
+ * @param {number} size
+ * @param {string} letters
+ * @param {string} [exclude]
+ */
 function noise(n, size, letters, exclude = '') {
   return Array.from({ length: n }, () => {
     const bytes = randomBytes(size);
@@ -289,7 +264,12 @@ function noise(n, size, letters, exclude = '') {
   });
 }
 
-/** Write each buffer into `fifo` from its own process, all at once. */
+/**
+ * Write each buffer into `fifo` from its own process, all at once.
+ * @param {string} base
+ * @param {string} fifo
+ * @param {Buffer[]} buffers
+ */
 async function flood(base, fifo, buffers) {
   const writers = buffers.map((bytes, i) => {
     const file = join(base, `noise-${Date.now()}-${i}`);
@@ -305,20 +285,26 @@ async function flood(base, fifo, buffers) {
  * control FIFO so far: letters are applied in order, and control/2 (kept
  * out of the noise) records that it ran. It runs only for a running
  * service, hence `u` before it, sent again until it shows.
+ * @param {string} svc
  */
 async function drained(svc) {
-  const before = lines(join(svc, 'drained')).length;
+  const before = fileLines(join(svc, 'drained')).length;
   await waitFor(
     () => {
       writeFileSync(join(svc, 'supervise/control'), 'u2');
-      return lines(join(svc, 'drained')).length > before;
+      return fileLines(join(svc, 'drained')).length > before;
     },
     { what: 'the backlog of letters applied', timeout: 30000, interval: 300 },
   );
 }
 const DRAIN = { 'control/2': '#!/bin/sh\necho done >> drained\n' };
 
-/** The supervise/ records agree with each other and with /proc. */
+/**
+ * The supervise/ records agree with each other and with /proc.
+ * @param {string} svc
+ * @param {string} marker
+ * @param {string} [when]
+ */
 function assertConsistent(svc, marker, when = '') {
   const status = statusOf(svc);
   assert.ok(status, 'status decodes');
@@ -331,7 +317,7 @@ function assertConsistent(svc, marker, when = '') {
 }
 
 test("random bytes from many writers on runsv's control FIFOs: runsv stays up and consistent, then obeys sv", { timeout: 60000 }, async () => {
-  const base = scratch('runit-ts-');
+  const base = tempDir();
   const marker = `marker-${process.pid}-noise`;
   const svc = makeService(join(base, 'svc'), {
     run: `#!/bin/sh\nexec ./${marker} 1000\n`,
@@ -376,7 +362,7 @@ test("random bytes from many writers on runsv's control FIFOs: runsv stays up an
 });
 
 test("random bytes, x included, on every FIFO of runsvdir's services: the host stays up and every service obeys sv", { timeout: 60000 }, async () => {
-  const base = scratch('runit-ts-');
+  const base = tempDir();
   const dir = join(base, 'service');
   const svcs = ['a', 'b', 'c'].map((name) =>
     makeService(join(dir, name), {
@@ -428,7 +414,7 @@ const LOOP_SECONDS = 20;
 test(`20 services exiting at once in a loop for ${LOOP_SECONDS} s: restarts stay throttled to one a second, sv answers as usual`, {
   timeout: 90000,
 }, async () => {
-  const dir = join(scratch('runit-ts-'), 'service');
+  const dir = join(tempDir(), 'service');
   const crashers = Array.from({ length: 20 }, (_, i) => makeService(join(dir, `crash${i}`), { run: '#!/bin/sh\ndate +%s%N >> starts\nexit 0\n' }));
   const healthy = makeService(join(dir, 'healthy'), { run: '#!/bin/sh\nexec sleep 1000\n' });
   const host = startDetached(bin('runsvdir'), [dir]);
@@ -445,14 +431,16 @@ test(`20 services exiting at once in a loop for ${LOOP_SECONDS} s: restarts stay
     slowest.status = Math.max(slowest.status, s.ms);
     slowest.down = Math.max(slowest.down, d.ms);
     slowest.up = Math.max(slowest.up, u.ms);
-    await sleep(500);
+    // the next round right after the crashing services' next restart
+    const starts = fileLines(join(crashers[0], 'starts')).length;
+    await waitFor(() => fileLines(join(crashers[0], 'starts')).length > starts, { what: 'the next restart of crash0', timeout: 5000 });
   }
   const elapsed = (Date.now() - t0) / 1000;
   // normal: ~0.1-0.3 s (Node's start-up); a blocked event loop would show here
   for (const [what, ms] of Object.entries(slowest)) assert.ok(ms < 2000, `sv ${what} took ${ms} ms`);
-  pid = await running(healthy, 0);
+  pid = await running(healthy);
   for (const svc of crashers) {
-    const starts = lines(join(svc, 'starts')).map(Number);
+    const starts = fileLines(join(svc, 'starts')).map(Number);
     assert.ok(starts.length >= elapsed * 0.7 && starts.length <= elapsed + 3, `${svc}: ${starts.length} starts in ${elapsed} s`);
     for (let i = 1; i < starts.length; i++) {
       const gap = (starts[i] - starts[i - 1]) / 1e9;
@@ -473,7 +461,7 @@ const BIG_LINES = 10737418;
 const LINE = '0'.repeat(99);
 
 test("1 GiB through an in-process logger: every byte arrives in order, runsvdir's memory stays bounded", { timeout: 180000 }, async () => {
-  const base = scratch('runit-ts-big-');
+  const base = tempDir('runit-ts-big-');
   const dir = join(base, 'service');
   const svc = makeService(join(dir, 'big'), {
     run: `#!/bin/sh\nyes ${LINE} | head -n ${BIG_LINES}\nexec sleep 100000\n`,
@@ -484,24 +472,16 @@ test("1 GiB through an in-process logger: every byte arrives in order, runsvdir'
   const t0 = Date.now();
   const host = startDetached(bin('runsvdir'), [dir]);
   const total = BIG_LINES * 100;
-  const written = () =>
-    readdirSync(logdir)
-      .filter((f) => f === 'current' || f.startsWith('@'))
-      .reduce((n, f) => n + statSync(join(logdir, f)).size, 0);
+  const written = () => loggedBytes(logdir);
   await waitFor(() => written() >= total, { what: 'a gigabyte logged', timeout: 150000, interval: 200 });
   const seconds = (Date.now() - t0) / 1000;
-  const peak = Number(/VmHWM:\s+(\d+) kB/.exec(readText(`/proc/${host.pid}/status`))[1]) * 1024;
+  const peak = Number(/VmHWM:\s+(\d+) kB/.exec(readText(`/proc/${host.pid}/status`) ?? '')?.[1]) * 1024;
   process.kill(host.pid, 'SIGTERM');
   assert.equal((await host.exited).code, 0);
   assert.equal(written(), total, 'nothing more, nothing less');
   let count = 0;
   const expected = Buffer.from(`${LINE}\n`);
-  for (const f of [
-    ...readdirSync(logdir)
-      .filter((f) => f.startsWith('@'))
-      .sort(),
-    'current',
-  ]) {
+  for (const f of [...oldFiles(logdir), 'current']) {
     const data = readFileSync(join(logdir, f));
     assert.equal(data.length % 100, 0, `${f}: whole lines only`);
     for (let off = 0; off < data.length; off += 100) {
