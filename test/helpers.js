@@ -164,6 +164,22 @@ export function startDetached(file, args, options = {}) {
   return child;
 }
 
+/**
+ * startDetached with a pipe to the program's stdin (a write after the
+ * program ended is not an error).
+ * @param {string} file
+ * @param {string[]} args
+ * @param {SpawnOptions} [options]
+ * @returns {Detached & { stdin: import('node:stream').Writable }}
+ */
+export function startWithInput(file, args, options = {}) {
+  const child = startDetached(file, args, { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
+  const stdin = child.stdin;
+  assert.ok(stdin);
+  stdin.on('error', () => {});
+  return Object.assign(child, { stdin });
+}
+
 /** SIGKILL every process group started by startDetached and still alive. */
 export async function stopAll() {
   const waits = [];
