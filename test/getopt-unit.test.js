@@ -1,10 +1,12 @@
 // The shared command-line and number primitives of src/util/: djb's sgetopt
 // (sv, svlogd, chpst and its personalities, utmpset) and scan_ulong (sv -w
-// and $SVWAIT, svlogd's options and config, chpst's limits and ids).
+// and $SVWAIT, svlogd's options and config, chpst's limits and ids), and
+// getenv() over an environment list (chpst, the exec path).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sgetopt, getoptMessage } from '../dist/util/getopt.js';
 import { scanDigits, scanUlong, parseUnsigned } from '../dist/util/scan.js';
+import { getEnv } from '../dist/util/environ.js';
 
 const all = (args, optstring) => {
   const state = { index: 0 };
@@ -88,4 +90,12 @@ test('parseUnsigned: a whole string of digits, exact; the empty string is 0; any
   assert.equal(parseUnsigned(' 1'), undefined);
   assert.equal(parseUnsigned('+1'), undefined);
   assert.equal(parseUnsigned('unlimited'), undefined);
+});
+
+test('getEnv: the first NAME= entry of an environment list, strings or bytes, as getenv() finds it', () => {
+  const entries = ['PATHX=/no', 'PATH', Buffer.from('PATH=/a:/b'), 'PATH=/second'];
+  assert.deepEqual(getEnv(entries, 'PATH'), Buffer.from('/a:/b'));
+  assert.deepEqual(getEnv(['A='], 'A'), Buffer.alloc(0));
+  assert.equal(getEnv(entries, 'HOME'), undefined);
+  assert.equal(getEnv([Buffer.from([0x50, 0xff, 0x3d, 0x31])], 'P\u00ff'), undefined);
 });

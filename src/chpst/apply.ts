@@ -10,7 +10,8 @@ import { lowestFreeAfterExec } from '../sys/descriptors.js';
 import { errorTextOf } from '../sys/errstr.js';
 import { LIMIT_ORDER, type Plan, type UserSpec, type LimitValue, type Resource } from './options.js';
 import { resolveAccount, resolveExtended, type Ids, type Lookup } from './uidgid.js';
-import { Environment, getEnv } from './environment.js';
+import { Environment } from './environment.js';
+import { getEnv } from '../util/environ.js';
 import { readEnvDir, EnvDirError } from './envdir.js';
 import type { StartState } from './start-state.js';
 

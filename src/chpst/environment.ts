@@ -1,5 +1,6 @@
 // The program's environment as runit's pathexec_env builds it: chpst's own
 // environment, byte for byte, plus a list of changes applied in order. Pure.
+import { getEnv } from '../util/environ.js';
 
 const EQUALS = 0x3d;
 
@@ -40,12 +41,8 @@ export class Environment {
   }
 }
 
-/** The first entry named `name`, as getenv() finds it. */
-export function getEnv(entries: readonly Buffer[], name: string): Buffer | undefined {
-  const prefix = Buffer.from(`${name}=`);
-  const entry = entries.find((e) => e.length >= prefix.length && e.compare(prefix, 0, prefix.length, 0, prefix.length) === 0);
-  return entry?.subarray(prefix.length);
-}
+// also exported from here, where chpst's unit tests import it
+export { getEnv };
 
 /**
  * An environment file's value (reference §7.3): undefined for an empty file

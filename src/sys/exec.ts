@@ -4,6 +4,7 @@ import { closeSync } from 'node:fs';
 import { libcFunction, lastErrno } from './libc.js';
 import { SysError } from './errors.js';
 import { setCloexec, setNonblock, dupCloexec, dup3 } from './fd.js';
+import { getEnv } from '../util/environ.js';
 
 const signal = libcFunction('intptr_t signal(int sig, intptr_t handler)');
 const sigprocmask = libcFunction('int sigprocmask(int how, const uint8_t *set, _Out_ uint8_t *old)');
@@ -106,7 +107,7 @@ export function execProgram(
     candidates = [name];
   } else {
     let pathVar = options.searchPath;
-    if (pathVar === undefined) pathVar = Array.isArray(env) ? pathOf(envList) : ((env as Record<string, string | undefined>).PATH ?? null);
+    if (pathVar === undefined) pathVar = Array.isArray(env) ? (getEnv(envList, 'PATH') ?? null) : ((env as Record<string, string | undefined>).PATH ?? null);
     candidates = splitPath(pathVar === null ? Buffer.from('/bin:/usr/bin') : Buffer.from(pathVar)).map((dir) =>
       Buffer.concat([dir.length ? dir : Buffer.from('.'), Buffer.from('/'), name]),
     );
@@ -123,15 +124,6 @@ export function execProgram(
   }
   undo?.();
   throw new SysError('execve', saved || ENOENT, name.toString());
-}
-
-/** The value of the first PATH= entry, as getenv() finds it. */
-function pathOf(list: readonly (string | Buffer)[]): Buffer | null {
-  for (const entry of list) {
-    const bytes = typeof entry === 'string' ? Buffer.from(entry) : entry;
-    if (bytes.subarray(0, 5).toString('latin1') === 'PATH=') return bytes.subarray(5);
-  }
-  return null;
 }
 
 function splitPath(path: Buffer): Buffer[] {
