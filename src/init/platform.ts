@@ -1,11 +1,11 @@
 // What the stage runner does to the system, in one place: the real one
 // here, a recording fake in the unit tests.
-import { openSync, closeSync, statSync, readSync, chmodSync, writeSync, constants } from 'node:fs';
+import { openSync, closeSync, readSync, chmodSync, writeSync, constants } from 'node:fs';
 import type { ExitStatus } from '../sys/spawn.js';
 import { dup2 } from '../sys/fd.js';
 import { killAll, reboot, sync } from '../sys/reboot.js';
 import { errorTextOf } from '../sys/errstr.js';
-import { execAccessError } from '../sys/access.js';
+import { execAccessError, pathExists } from '../sys/access.js';
 import type { Reaper } from './reaper.js';
 import { ownerExecutable } from './flags.js';
 
@@ -153,12 +153,7 @@ export class RealPlatform implements Platform {
   }
 
   exists(path: string): boolean {
-    try {
-      statSync(path);
-      return true;
-    } catch {
-      return false;
-    }
+    return pathExists(path);
   }
 
   print(line: string): void {

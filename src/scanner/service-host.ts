@@ -2,9 +2,9 @@
 // default) or as a separate runsv process (--isolate, runit's layout).
 // Either way a supervisor that ends while its directory is still there is
 // started again a second later, as runsvdir's next scan would.
-import { fileURLToPath } from 'node:url';
 import { Supervisor, SetupError, type SupervisorOptions } from '../supervisor/supervisor.js';
 import { spawnChild } from '../sys/spawn.js';
+import { commandInvocation } from '../sys/launch.js';
 import { errorText, errorTextOf } from '../sys/errstr.js';
 import { errorCode } from '../sys/errors.js';
 import type { FdBudget } from './fd-budget.js';
@@ -105,8 +105,6 @@ export class HostedService extends RestartingHost {
   }
 }
 
-const RUNSV = fileURLToPath(new URL('../../bin/runsv', import.meta.url));
-
 /** A runsv process per service, as runit's runsvdir starts them. */
 export class IsolatedService extends RestartingHost {
   private pid: number | undefined;
@@ -116,7 +114,9 @@ export class IsolatedService extends RestartingHost {
     let resolveExit!: () => void;
     this.exited = new Promise((resolve) => (resolveExit = resolve));
     const { newSession, childNofile } = this.ctx.supervisor;
-    this.pid = spawnChild(RUNSV, [this.name], { cwd: this.ctx.dir, stdio: [0, 1, 2], newSession, nofile: childNofile }, (status) => {
+    // runsv as its launcher would start it, handing on the limit services get
+    const runsv = commandInvocation('runsv', process.env, childNofile);
+    this.pid = spawnChild(runsv.file, [...runsv.args, this.name], { cwd: this.ctx.dir, stdio: [0, 1, 2], newSession, env: runsv.env }, (status) => {
       if ('execError' in status) this.ctx.warn(`unable to start runsv ${this.name}: ${errorText(status.execError)}`);
       this.pid = undefined;
       resolveExit();

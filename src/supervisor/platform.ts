@@ -2,10 +2,10 @@
 // signalling its process, control/ programs, the service directory's
 // optional files, the clock and timers, and publishing supervise/. The
 // real one is here; the unit tests give Program a fake.
-import { closeSync, openSync, constants } from 'node:fs';
 import { taiNow, type Tai64n } from '../protocol/tai64n.js';
 import { spawnChild, type ExitStatus } from '../sys/spawn.js';
 import { processStartTime } from '../sys/proc.js';
+import { canOpenForReading } from '../sys/access.js';
 import { findCustomControl, runCustomControl, type CustomControlContext } from './custom-control.js';
 import { readTimeoutKill } from './settings.js';
 import type { ProgramView, StatusFiles } from './status-files.js';
@@ -141,13 +141,7 @@ export class ProcessPlatform implements ProgramPlatform {
   }
 
   hasFinish(): boolean {
-    if (this.isLog) return false;
-    try {
-      closeSync(openSync(`${this.cwd}/finish`, constants.O_RDONLY | constants.O_NONBLOCK));
-      return true;
-    } catch {
-      return false;
-    }
+    return !this.isLog && canOpenForReading(`${this.cwd}/finish`);
   }
 
   timeoutKill(): number | undefined {

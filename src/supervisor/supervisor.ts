@@ -12,6 +12,7 @@ import { pipe } from '../sys/fd.js';
 import { errorCode } from '../sys/errors.js';
 import { errorTextOf } from '../sys/errstr.js';
 import { reopenPipe } from '../sys/proc.js';
+import { pathExists } from '../sys/access.js';
 import { watchExit } from '../sys/pid-watch.js';
 import { findAdoptable } from './adopt.js';
 import { Program } from './program.js';
@@ -71,9 +72,9 @@ export class Supervisor {
       throw new SetupError(`unable to change to directory: ${errorTextOf(err)}`);
     }
     this.fds.push(dirFd);
-    this.dir = exists(`/proc/self/fd/${dirFd}/.`) ? `/proc/self/fd/${dirFd}` : realpathSync(dir);
-    this.main = this.addProgram(false, exists(`${this.dir}/down`) ? 'down' : 'up');
-    if (this.hasLogDir()) this.log = this.addProgram(true, exists(`${this.dir}/log/down`) ? 'down' : 'up');
+    this.dir = pathExists(`/proc/self/fd/${dirFd}/.`) ? `/proc/self/fd/${dirFd}` : realpathSync(dir);
+    this.main = this.addProgram(false, pathExists(`${this.dir}/down`) ? 'down' : 'up');
+    if (this.hasLogDir()) this.log = this.addProgram(true, pathExists(`${this.dir}/log/down`) ? 'down' : 'up');
     try {
       this.openSuperviseDirs();
     } catch (err) {
@@ -255,15 +256,6 @@ export class Supervisor {
       } catch {}
     }
     this.fds.length = 0;
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
