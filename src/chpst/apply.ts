@@ -1,4 +1,4 @@
-// Applying a plan in runit's order (reference §7.2), then exec. Every
+// Applying a plan in runit's order (chpst(8)), then exec. Every
 // failure ends chpst before anything is executed.
 import { openSync, closeSync, constants } from 'node:fs';
 import { setsid, nice, chdir, chroot } from '../sys/process.js';

@@ -1,4 +1,4 @@
-// Reading an environment directory (reference §7.3), as runit does it:
+// Reading an environment directory (chpst(8), -e; envdir(8)), as runit does it:
 // switch into the directory, read each entry whose name does not start with
 // a dot, switch back to the starting directory. Names and values are bytes.
 import { openSync, readSync, closeSync, opendirSync, constants, type Dir, type Dirent } from 'node:fs';

@@ -45,7 +45,7 @@ export class Environment {
 export { getEnv };
 
 /**
- * An environment file's value (reference §7.3): undefined for an empty file
+ * An environment file's value (chpst(8), -e): undefined for an empty file
  * (the variable is removed); else the first line without trailing spaces
  * and tabs, with NUL bytes turned into newlines.
  */

@@ -1,4 +1,4 @@
-// runit's message conventions (reference §0.2): one line per diagnostic on
+// runit's message conventions (as in runit's programs): one line per diagnostic on
 // stderr, usage followed by an empty line.
 import { writeAll } from '../sys/write.js';
 import { takeStartState } from '../sys/launch.js';

@@ -1,4 +1,4 @@
-// runit: process 1 (reference §8.1). Configured by the environment only:
+// runit: process 1 (runit(8)). Configured by the environment only:
 // RUNIT_DIR (stage directory, default /etc/runit), RUNIT_GRACE (container
 // mode: seconds a stop may take, default 8), RUNIT_CONTAINER (1: container
 // mode, 0: runit's behaviour inside a PID namespace too). Details in

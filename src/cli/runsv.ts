@@ -1,4 +1,4 @@
-// runsv DIR: supervise one service directory (reference §3).
+// runsv DIR: supervise one service directory (runsv(8)).
 import { Supervisor, SetupError } from '../supervisor/supervisor.js';
 import { restoreStartNofile } from '../sys/host-state.js';
 import { takeStartState } from '../sys/launch.js';

@@ -1,4 +1,4 @@
-// sv [-v] [-w sec] command service ...   (reference §5)
+// sv [-v] [-w sec] command service ...   (sv(8))
 // Called by any other name (a symlink /etc/init.d/foo -> sv), it is the LSB
 // init script for the service `foo`: `foo [-w sec] command`.
 import { openSync, closeSync } from 'node:fs';

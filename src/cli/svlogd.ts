@@ -1,4 +1,4 @@
-// svlogd [-tttv] [-r c] [-R abc] [-l len] [-b buflen] dir ...   (reference §6)
+// svlogd [-tttv] [-r c] [-R abc] [-l len] [-b buflen] dir ...   (svlogd(8))
 // Reads standard input; signals drive the engine: HUP reopens, ALRM
 // rotates, TERM finishes.
 import { openSync, closeSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// runit-init 0 and 6: ask process 1 to halt or reboot (reference §8.2).
+// runit-init 0 and 6: ask process 1 to halt or reboot (runit-init(8)).
 import { openSync, closeSync, chmodSync, constants } from 'node:fs';
 import { errorTextOf } from '../sys/errstr.js';
 import { flagFiles } from './flags.js';

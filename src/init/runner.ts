@@ -1,4 +1,4 @@
-// runit's stage runner (reference §8.1): stage 1 once, stage 2 supervised
+// runit's stage runner (runit(8)): stage 1 once, stage 2 supervised
 // (restarted when it crashes or exits 111), stage 3 at the end; CONT, INT
 // and Debian's PWR in stage 2; then halt or reboot. In container mode TERM
 // and INT stop everything in order within a grace period and the runner

@@ -1,5 +1,5 @@
 // runsvchdir: switch the services directory that /etc/service resolves to
-// (reference §8.3): DIR/current becomes a symbolic link to the new one,
+// (runsvchdir(8)): DIR/current becomes a symbolic link to the new one,
 // the old link is kept as DIR/previous.
 import { statSync, unlinkSync, symlinkSync, renameSync, type Stats } from 'node:fs';
 import { errorTextOf, errorText } from '../sys/errstr.js';

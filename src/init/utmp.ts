@@ -1,5 +1,5 @@
 // utmp/wtmp records (glibc's struct utmp, the same as struct utmpx) and
-// the two edits utmpset makes to them (reference §8.4). Pure: buffers in,
+// the two edits utmpset makes to them (utmpset(8)). Pure: buffers in,
 // buffers out.
 
 /** Where each field of a record is, for one ABI. */

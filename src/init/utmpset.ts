@@ -1,5 +1,5 @@
 // utmpset [-w] line: log a terminal line out of utmp, and of wtmp with -w
-// (reference §8.4).
+// (utmpset(8)).
 import { openSync, closeSync, readSync, writeSync, fstatSync, ftruncateSync, constants } from 'node:fs';
 import { flockExclusive } from '../sys/fd.js';
 import { errorTextOf } from '../sys/errstr.js';

@@ -1,5 +1,5 @@
 // When a log service's `log/run` is nothing but `exec svlogd ...`, runsvdir
-// can run the logger in-process instead of as a process (ARCHITECTURE §7).
+// can run the logger in-process instead of as a process (README, "Loggers in-process").
 // The canonical form, exactly (README: "Loggers in-process"):
 //   - an optional first line `#!/bin/sh` (a `#!` line naming sh, with no
 //     options);

@@ -1,4 +1,4 @@
-// A log directory's `config` file (reference §6.3): one instruction per
+// A log directory's `config` file (svlogd(8), DESCRIPTION): one instruction per
 // line, chosen by the first byte, read as bytes. Pure: warnings go to the
 // caller, which prints them as runit does (`unable to scan ip address: ...`).
 import { scanUlong } from '../util/scan.js';

@@ -1,6 +1,6 @@
 // Reading the logger's input without blocking the event loop. Pipes, FIFOs
 // and sockets are read through epoll (net.Socket on the fd: up to 64 KiB per
-// read, no thread-pool thread parked per logger, ARCHITECTURE §9); a tty
+// read, no thread-pool thread parked per logger, docs/architecture.md, "Threads"); a tty
 // through tty.ReadStream, also epoll. Only what epoll cannot wait for (a
 // regular file, /dev/null) is read with fs.read in 256 KiB steps.
 import * as fs from 'node:fs';

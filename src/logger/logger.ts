@@ -187,7 +187,7 @@ export class Logger implements LineSink {
   // ---- states ------------------------------------------------------------
 
   /**
-   * A bug must not take the host down (ARCHITECTURE §5): an unexpected
+   * A bug must not take the host down (docs/architecture.md): an unexpected
    * error ends this logger with a message and code 111.
    */
   private contain(fn: () => void): void {

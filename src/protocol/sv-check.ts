@@ -1,4 +1,4 @@
-// The optional ./check script sv runs while waiting (reference §5.6).
+// The optional ./check script sv runs while waiting (sv(8): check).
 import { statSync } from 'node:fs';
 import { errorTextOf } from '../sys/errstr.js';
 

@@ -1,4 +1,4 @@
-// What sv does to its services (reference §5): phase 1 sends the command
+// What sv does to its services (sv(8)): phase 1 sends the command
 // to (or prints the status of) every service, phase 2 waits for all of them
 // together. Messages, their order and the error count follow runit 2.1.2's
 // sv.c; the waiting is event-driven (fs.watch on supervise/) instead of a

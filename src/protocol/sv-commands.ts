@@ -1,4 +1,4 @@
-// sv's command table (reference §5.3): which letters a command word sends,
+// sv's command table (sv(8), COMMANDS): which letters a command word sends,
 // which letters it waits for, and whether a timeout ends in `kill:` + `k`.
 
 export interface SvCommand {

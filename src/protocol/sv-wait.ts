@@ -1,5 +1,5 @@
 // sv's view of a supervise/status record: the status-line body and the
-// per-letter wait predicates (reference §5.5, §5.6). Pure functions; the
+// per-letter wait predicates (sv(8): -w, check). Pure functions; the
 // record is kept as raw bytes because sv tests them byte by byte (a state
 // byte of 7 prints no state word, a TERM byte of 2 is "got TERM" but not
 // "once without TERM", ...).

@@ -1,5 +1,5 @@
 // The one path that replaces this process with another program. Node leaves
-// state behind that a clean program must not inherit (ARCHITECTURE.md §4).
+// state behind that a clean program must not inherit (docs/architecture.md, "Exec state").
 import { closeSync } from 'node:fs';
 import { libcFunction, lastErrno } from './libc.js';
 import { SysError } from './errors.js';

@@ -1,4 +1,0 @@
-import { writeErr, programName } from './output.js';
-
-writeErr(`${programName()}: not implemented yet\n`);
-process.exit(100);
