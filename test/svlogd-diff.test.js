@@ -11,23 +11,39 @@ import { join } from 'node:path';
 import { mkdirSync, writeFileSync, readFileSync, readdirSync, statSync, openSync, closeSync, existsSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { spawn } from 'node:child_process';
-import { bin, debian, tempDir, removeDir } from './helpers.js';
+import { once } from 'node:events';
+import { bin, debian, isRoot, tempDir, removeDir, smallDisk, waitFor, oldFiles, logText } from './helpers.js';
 
+/**
+ * @typedef {Record<string, { mode: string, content: string }>} Snapshot
+ * @typedef {{ code: number | null, stderr: string, files: Record<string, Snapshot | null> }} Side
+ */
+
+/** @type {Record<number, RegExp>} */
 const STAMP = {
   1: /@4[0-9a-f]{23} /g,
   2: /\d{4}-\d\d-\d\d_\d\d:\d\d:\d\d\.\d{5} /g,
   3: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{5} /g,
 };
 
+/**
+ * Which timestamps -t, -tt or -ttt in `args` ask for (0 for none).
+ * @param {string[]} args
+ */
 function stampMode(args) {
   const t = args.find((a) => /^-t+$/.test(a));
   return t ? Math.min(t.length - 1, 3) : 0;
 }
 
-/** A directory's files: name (old files as @<n>.<suffix>), mode, content with stamps masked. */
+/**
+ * A directory's files: name (old files by their order and suffix, `@0.s`), mode, content with stamps masked.
+ * @param {string} dir
+ * @param {number} mode
+ */
 function snapshot(dir, mode) {
   const names = readdirSync(dir).sort();
   const old = names.filter((n) => n.startsWith('@'));
+  /** @type {Snapshot} */
   const out = {};
   for (const name of names) {
     if (name === 'lock') continue;
@@ -42,6 +58,10 @@ function snapshot(dir, mode) {
   return out;
 }
 
+/**
+ * @param {string} text
+ * @param {number} mode
+ */
 function maskText(text, mode) {
   let t = text.replace(/@4[0-9a-f]{23}\.[stu]/g, '@X');
   if (mode) t = t.replace(STAMP[mode], `<stamp${mode}> `);
@@ -52,9 +72,11 @@ function maskText(text, mode) {
  * Run both svlogds on `input` with `args`. `dirs` maps each log directory
  * name to its config text (or null for none, or a function that prepares
  * it). Returns both results.
+ * @param {{ input?: string | Buffer, args?: string[], dirs?: Record<string, string | null | ((dir: string) => void)>, env?: NodeJS.ProcessEnv, timeout?: number }} run
  */
 function both({ input = '', args = [], dirs = { log: null }, env, timeout = 30000 }) {
   const base = tempDir('svlogd-diff-');
+  /** @type {Record<string, Side>} */
   const results = {};
   try {
     for (const [who, file] of [
@@ -76,6 +98,7 @@ function both({ input = '', args = [], dirs = { log: null }, env, timeout = 3000
       const r = spawnSync(file, [...args, ...Object.keys(dirs)], { cwd, stdio: [fd, 'pipe', 'pipe'], argv0: 'svlogd', timeout, env: env ?? process.env });
       closeSync(fd);
       const mode = stampMode(args);
+      /** @type {Record<string, Snapshot | null>} */
       const files = {};
       for (const name of Object.keys(dirs)) {
         const dir = join(cwd, name);
@@ -86,16 +109,35 @@ function both({ input = '', args = [], dirs = { log: null }, env, timeout = 3000
   } finally {
     removeDir(base);
   }
-  return results;
+  return { theirs: results.theirs, ours: results.ours };
 }
 
+/**
+ * The snapshot of log directory `name` on one side, which must exist.
+ * @param {Side} side
+ * @param {string} [name]
+ */
+function logOf(side, name = 'log') {
+  const snapshot = side.files[name];
+  assert.ok(snapshot, `${name} is a directory`);
+  return snapshot;
+}
+
+/**
+ * @param {{ theirs: Side, ours: Side }} r
+ * @param {string} [what]
+ */
 function assertSame(r, what = '') {
   assert.deepEqual(r.ours.files, r.theirs.files, `files ${what}`);
   assert.equal(r.ours.stderr, r.theirs.stderr, `stderr ${what}`);
   assert.equal(r.ours.code, r.theirs.code, `exit code ${what}`);
 }
 
-/** `n` numbered lines, lengths varying with the number. */
+/**
+ * `n` numbered lines, lengths varying with the number.
+ * @param {number} n
+ * @param {number} [width]
+ */
 function numbered(n, width = 40) {
   let s = '';
   for (let i = 0; i < n; i++) s += `${String(i).padStart(6, '0')} ${'x'.repeat((i * 7) % width)}\n`;
@@ -105,22 +147,27 @@ function numbered(n, width = 40) {
 test('plain lines, no config: identical current (0744 after close)', () => {
   const r = both({ input: 'one\ntwo\n\nthree four\n' });
   assertSame(r);
-  assert.equal(r.ours.files.log.current.content, 'one\ntwo\n\nthree four\n');
-  assert.equal(r.ours.files.log.current.mode, '744');
+  assert.equal(logOf(r.ours).current.content, 'one\ntwo\n\nthree four\n');
+  assert.equal(logOf(r.ours).current.mode, '744');
 });
 
 for (const t of ['-t', '-tt', '-ttt']) {
   test(`${t}: timestamps of the same format on every line`, () => {
     const r = both({ input: numbered(200), args: [t] });
     assertSame(r);
-    assert.equal(r.ours.files.log.current.content.split('\n').filter((l) => l.startsWith(`<stamp${t.length - 1}> `)).length, 200);
+    assert.equal(
+      logOf(r.ours)
+        .current.content.split('\n')
+        .filter((l) => l.startsWith(`<stamp${t.length - 1}> `)).length,
+      200,
+    );
   });
 }
 
 test('size rotation and n: same files, same cuts, -v messages', () => {
   const r = both({ input: numbered(3000), args: ['-v'], dirs: { log: 's2000\nn4\n' } });
   assertSame(r);
-  assert.equal(Object.keys(r.ours.files.log).filter((k) => k.startsWith('@')).length, 4);
+  assert.equal(Object.keys(logOf(r.ours)).filter((k) => k.startsWith('@')).length, 4);
 });
 
 test('rotation with -tt, a prefix and -l: the "room for a line" rule with stamps', () => {
@@ -142,7 +189,7 @@ test('lines far over the limit with stderr selection: "..." and the whole line i
   const r = both({ input: `short\n${long}\n12345\n1234\n`, args: ['-l', '5', '-b', '6'], dirs: { log: 'e*\n' } });
   assertSame(r);
   assert.equal(r.ours.stderr, 'short...\nLLLLL...\n12345...\n1234\n');
-  assert.equal(r.ours.files.log.current.content, `short\n${long}\n12345\n1234\n`);
+  assert.equal(logOf(r.ours).current.content, `short\n${long}\n12345\n1234\n`);
 });
 
 test('n and N: default N=n, and N<n', () => {
@@ -155,30 +202,30 @@ test('n and N: default N=n, and N<n', () => {
 test('processor !tr a-z A-Z: .u processed into .s (0744), state created', () => {
   const r = both({ input: numbered(600).replace(/x/g, 'ab'), dirs: { log: 's3000\nn20\n!tr a-z A-Z\n' } });
   assertSame(r);
-  const old = Object.entries(r.ours.files.log).filter(([k]) => k.startsWith('@'));
+  const old = Object.entries(logOf(r.ours)).filter(([k]) => k.startsWith('@'));
   assert.ok(old.length >= 5);
   for (const [name, f] of old) {
     assert.match(name, /\.s$/);
     assert.equal(f.mode, '744');
     assert.doesNotMatch(f.content, /[a-z]/);
   }
-  assert.equal(r.ours.files.log.state.content, '');
+  assert.equal(logOf(r.ours).state.content, '');
 });
 
 test('processor with state: fd 4 reads the last state, fd 5 writes the next', () => {
   const processor = '!read n <&4 || n=0; n=$((n+1)); echo $n >&5; echo "file $n"; cat';
   const r = both({ input: numbered(500), dirs: { log: `s2000\nn50\n${processor}\n` } });
   assertSame(r);
-  const files = Object.entries(r.ours.files.log).filter(([k]) => k.startsWith('@'));
-  assert.equal(files.at(-1)[1].content.split('\n')[0], `file ${files.length}`);
-  assert.equal(r.ours.files.log.state.content, `${files.length}\n`);
+  const files = Object.entries(logOf(r.ours)).filter(([k]) => k.startsWith('@'));
+  assert.equal(files.at(-1)?.[1].content.split('\n')[0], `file ${files.length}`);
+  assert.equal(logOf(r.ours).state.content, `${files.length}\n`);
 });
 
 test('patterns + - e E: files and stderr', () => {
   const input = 'keep one\ndrop two\nkeep! three\nalert!\nquiet? alert!\nplain\n';
   const r = both({ input, args: ['-tt'], dirs: { log: '-*\n+keep*\ne*!*\nE*?*\n' } });
   assertSame(r);
-  assert.equal(r.ours.files.log.current.content, '<stamp2> keep one\n<stamp2> keep! three\n');
+  assert.equal(logOf(r.ours).current.content, '<stamp2> keep one\n<stamp2> keep! three\n');
   assert.equal(r.ours.stderr, '<stamp2> keep! three\n<stamp2> alert!\n');
 });
 
@@ -204,8 +251,8 @@ test('-r and -R on binary data with NUL bytes; bytes beyond -l untouched', () =>
     assertSame(r, args.join(' '));
   }
   const r = both({ input, args: ['-r', '#', '-R', 'xy', '-l', '20'] });
-  assert.ok(r.ours.files.log.current.content.startsWith('tab#here## and # #\n###A###\n'));
-  assert.ok(r.ours.files.log.current.content.endsWith(`${'z'.repeat(20)}\x01\x02\n`));
+  assert.ok(logOf(r.ours).current.content.startsWith('tab#here## and # #\n###A###\n'));
+  assert.ok(logOf(r.ours).current.content.endsWith(`${'z'.repeat(20)}\x01\x02\n`));
 });
 
 test('config warnings: bad ip, bad port, unknown lines ignored', () => {
@@ -260,7 +307,8 @@ test('a directory locked by another svlogd: "temporary failure"', async () => {
     // hold the lock with Debian's svlogd reading a pipe we keep open
     const holder = spawn(debian('svlogd'), ['held'], { cwd: base, stdio: ['pipe', 'ignore', 'ignore'] });
     try {
-      for (let i = 0; i < 200 && !existsSync(join(base, 'held/current')); i++) await new Promise((r) => setTimeout(r, 10));
+      await waitFor(() => existsSync(join(base, 'held/current')), { what: "Debian's svlogd holding held/" });
+      /** @type {Record<string, { code: number | null, stderr: string }>} */
       const out = {};
       for (const [who, file] of [
         ['theirs', debian('svlogd')],
@@ -273,7 +321,7 @@ test('a directory locked by another svlogd: "temporary failure"', async () => {
       assert.equal(out.ours.stderr, 'svlogd: warning: unable to lock directory: held: temporary failure\n');
     } finally {
       holder.stdin.end();
-      await new Promise((r) => holder.on('exit', r));
+      await once(holder, 'exit');
     }
   } finally {
     removeDir(base);
@@ -282,18 +330,19 @@ test('a directory locked by another svlogd: "temporary failure"', async () => {
 
 test('UDP: u sends [stamp][prefix]line[...]\\n as well, U instead of writing', async () => {
   const server = createSocket('udp4');
+  /** @type {string[]} */
   const got = [];
   server.on('message', (m) => got.push(m.toString('latin1')));
-  await new Promise((r) => server.bind(0, '127.0.0.1', r));
+  await new Promise((r) => server.bind(0, '127.0.0.1', () => r(undefined)));
   const port = server.address().port;
   try {
     const r = both({ input: 'short\n0123456789abc\nthird\n', args: ['-l', '10'], dirs: { u: `u127.0.0.1:${port}\npP:\n`, U: `U127.0.0.1:${port}\n` } });
     assertSame(r);
-    assert.equal(r.ours.files.u.current.content, 'P:short\nP:0123456789abc\nP:third\n');
-    assert.equal(r.ours.files.U.current.content, '');
+    assert.equal(logOf(r.ours, 'u').current.content, 'P:short\nP:0123456789abc\nP:third\n');
+    assert.equal(logOf(r.ours, 'U').current.content, '');
     // both ran, one after the other: every datagram arrives twice, once from each
     const expected = ['P:short\n', 'P:0123456789...\n', 'P:third\n', 'short\n', '0123456789...\n', 'third\n'];
-    for (let i = 0; i < 100 && got.length < 2 * expected.length; i++) await new Promise((res) => setTimeout(res, 10));
+    await waitFor(() => got.length >= 2 * expected.length, { what: () => `${2 * expected.length} datagrams, got ${JSON.stringify(got)}`, timeout: 2000 });
     const counts = new Map();
     for (const m of got) counts.set(m, (counts.get(m) ?? 0) + 1);
     assert.deepEqual([...counts.keys()].sort(), [...expected].sort());
@@ -308,44 +357,46 @@ test('UDP: u sends [stamp][prefix]line[...]\\n as well, U instead of writing', a
 
 test('svlogd-partial-line: an unfinished last line is written with a newline (runit drops it)', () => {
   const r = both({ input: 'line1\nline2\npartial' });
-  assert.equal(r.theirs.files.log.current.content, 'line1\nline2\n');
-  assert.equal(r.ours.files.log.current.content, 'line1\nline2\npartial\n');
+  assert.equal(logOf(r.theirs).current.content, 'line1\nline2\n');
+  assert.equal(logOf(r.ours).current.content, 'line1\nline2\npartial\n');
   assert.equal(r.ours.code, 0);
 });
 
 test('an unfinished current is saved as .u at start (mode kept), a complete one appended to', () => {
-  const prepare = (content, mode) => (d) => {
+  /**
+   * @param {string} content
+   * @param {number} mode
+   */
+  const prepare = (content, mode) => (/** @type {string} */ d) => {
     mkdirSync(d);
     writeFileSync(join(d, 'current'), content, { mode });
   };
   const r = both({ input: 'new\n', args: ['-v'], dirs: { unfinished: prepare('old\n', 0o644), complete: prepare('old\n', 0o744) } });
   assertSame(r);
-  assert.deepEqual(r.ours.files.unfinished['@0.u'], { mode: '644', content: 'old\n' });
-  assert.equal(r.ours.files.unfinished.current.content, 'new\n');
-  assert.equal(r.ours.files.complete.current.content, 'old\nnew\n');
+  assert.deepEqual(logOf(r.ours, 'unfinished')['@0.u'], { mode: '644', content: 'old\n' });
+  assert.equal(logOf(r.ours, 'unfinished').current.content, 'new\n');
+  assert.equal(logOf(r.ours, 'complete').current.content, 'old\nnew\n');
 });
 
-test('full disk with N < n: the oldest old files are deleted to make room, same messages', { skip: process.getuid?.() !== 0 && 'needs root (mount)' }, () => {
+test('full disk with N < n: the oldest old files are deleted to make room, same messages', { skip: !isRoot && 'needs root (mount)' }, () => {
   const input = Array.from({ length: 30000 }, (_, i) => `${i + 1}\n`).join('');
+  /** @type {Record<string, { code: number | null, stderr: string, kept: string[], lines: number, last: string | undefined }>} */
   const out = {};
   for (const [who, file] of [
     ['theirs', debian('svlogd')],
     ['ours', bin('svlogd')],
   ]) {
-    const mnt = tempDir('svlogd-full-');
-    assert.equal(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt]).status, 0);
+    const disk = smallDisk('256k');
+    assert.ok(disk, 'mount a tmpfs');
+    const { mnt } = disk;
     try {
       const dir = join(mnt, 'log');
       mkdirSync(dir);
       writeFileSync(join(dir, 'config'), 's30000\nn10\nN2\n');
       for (let i = 1; i <= 5; i++) writeFileSync(join(dir, `@40000000000000000000000${i}.s`), `${'o'.repeat(29999)}\n`);
       const r = spawnSync(file, ['log'], { cwd: mnt, input, argv0: 'svlogd', timeout: 30000 });
-      const names = readdirSync(dir)
-        .filter((n) => n.startsWith('@'))
-        .sort();
-      const lines = [...names, 'current']
-        .map((n) => readFileSync(join(dir, n), 'latin1'))
-        .join('')
+      const names = oldFiles(dir);
+      const lines = logText(dir)
         .split('\n')
         .filter((l) => l && !l.startsWith('o'));
       out[who] = {
@@ -356,7 +407,7 @@ test('full disk with N < n: the oldest old files are deleted to make room, same 
         last: lines.at(-1),
       };
     } finally {
-      spawnSync('umount', ['-l', mnt]);
+      disk.unmount();
       removeDir(mnt);
     }
   }
