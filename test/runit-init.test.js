@@ -3,25 +3,18 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mkdirSync, writeFileSync, statSync } from 'node:fs';
-import { bin, tempDir, startInPidNamespace, stopAll, run, readText } from './helpers.js';
+import { writeFileSync, statSync } from 'node:fs';
+import { bin, tempDir, startInPidNamespace, stopAll, run, readText, fileLines, lines, runitStages as stages, stageLines, RUNIT_BOOT as ID } from './helpers.js';
 
 after(stopAll);
 
 const DEBIAN = '/lib/runit/runit-init';
-const ID = '- runit: $Id: runit-ts runit 0.1.0 $: booting.';
-const lines = (text) => text.split('\n').filter(Boolean);
-
-function stages(base, scripts) {
-  const dir = join(base, 'etc-runit');
-  mkdirSync(dir, { recursive: true });
-  for (const [name, body] of Object.entries(scripts)) writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
-  return dir;
-}
-
-const stageLines = (dir, ...names) => names.flatMap((n) => [`- runit: enter stage: ${dir}/${n}`, `- runit: leave stage: ${dir}/${n}`]);
 
 test("usage and -V as Debian's runit-init (exit 0)", () => {
+  /**
+   * @param {import('./helpers.js').RunResult} r
+   * @param {string} prog
+   */
   const normalize = (r, prog) => ({
     ...r,
     stderr: r.stderr
@@ -39,6 +32,7 @@ test("usage and -V as Debian's runit-init (exit 0)", () => {
 });
 
 test("a stop file that cannot be created: init: fatal, exit 111, as Debian's, with the right reason (private /run)", () => {
+  /** @param {string} prog */
   const script = (prog) => `mount -t tmpfs tmpfs /run && mkdir /run/runit.stopit && exec ${prog} 0`;
   // default RUNIT_DIR (/etc/runit has no stopit): Debian's pair of files, as Debian's runit-init
   const env = { ...process.env };
@@ -83,7 +77,7 @@ test("runit-init 6 with Debian's /run files (RUNIT_CONTAINER=0): runit reboots, 
   });
   assert.deepEqual(await runit.exited, { code: 6, signal: null });
   assert.equal(readText(join(t, 'modes')), '0\n100\n');
-  assert.deepEqual(lines(readText(console)), [ID, ...stageLines(dir, 1, 2, 3), '- runit: sending KILL signal to all processes...', '- runit: system reboot.']);
+  assert.deepEqual(fileLines(console), [ID, ...stageLines(dir, 1, 2, 3), '- runit: sending KILL signal to all processes...', '- runit: system reboot.']);
   assert.equal(statSync(dir).isDirectory(), true);
 });
 

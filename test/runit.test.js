@@ -4,33 +4,41 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mkdirSync, writeFileSync, statSync } from 'node:fs';
-import { bin, tempDir, makeService, startInPidNamespace, namespaceInit, childrenOf, stopAll, waitFor, run, readText } from './helpers.js';
+import { writeFileSync, statSync } from 'node:fs';
+import {
+  bin,
+  tempDir,
+  makeService,
+  startInPidNamespace,
+  namespaceInit,
+  childrenOf,
+  stopAll,
+  waitFor,
+  run,
+  readText,
+  fileLines,
+  lines,
+  runitStages as stages,
+  stageLines,
+  RUNIT_BOOT as ID,
+} from './helpers.js';
 
 after(stopAll);
 
-const ID = '- runit: $Id: runit-ts runit 0.1.0 $: booting.';
-
-/** A stage directory: `stages` maps names (1, 2, 3, ctrlaltdel) to shell script bodies. */
-function stages(base, scripts) {
-  const dir = join(base, 'etc-runit');
-  mkdirSync(dir, { recursive: true });
-  for (const [name, body] of Object.entries(scripts)) writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
-  return dir;
+/**
+ * runit (ours) as process 1 of a new PID namespace, with stages from `dir`.
+ * @param {string} dir
+ * @param {Record<string, string>} [env]
+ */
+function startRunit(dir, env = {}) {
+  return startInPidNamespace([bin('runit')], { env: { ...process.env, RUNIT_DIR: dir, ...env } });
 }
 
-function startRunit(dir, env = {}, argv = [bin('runit')]) {
-  return startInPidNamespace(argv, { env: { ...process.env, RUNIT_DIR: dir, ...env } });
-}
-
-/** runit's messages for stages entered and left in turn. */
-function stageLines(dir, ...names) {
-  return names.flatMap((n) => [`- runit: enter stage: ${dir}/${n}`, `- runit: leave stage: ${dir}/${n}`]);
-}
-
-const lines = (text) => text.split('\n').filter(Boolean);
-
-/** Record `name`, the stage's pid, ppid, pgrp, session and ignored signals. */
+/**
+ * Record `name`, the stage's pid, ppid, pgrp, session and ignored signals.
+ * @param {string} t
+ * @param {string | number} name
+ */
 const record = (t, name) => `set -- $(sed 's/^.*) //' /proc/$$/stat)\necho "${name} $$ $2 $3 $4 $(sed -n 's/^SigIgn:\\t//p' /proc/$$/status)" >> ${t}/order`;
 
 test('stages 1, 2, 3 run in order: stage 1 in runit session, 2 and 3 in their own, SIGCONT ignored', async () => {
@@ -38,7 +46,7 @@ test('stages 1, 2, 3 run in order: stage 1 in runit session, 2 and 3 in their ow
   const dir = stages(t, { 1: record(t, 1), 2: record(t, 2), 3: record(t, 3) });
   const runit = startRunit(dir);
   assert.deepEqual(await runit.exited, { code: 0, signal: null });
-  const order = lines(readText(join(t, 'order'))).map((l) => l.split(' '));
+  const order = fileLines(join(t, 'order')).map((l) => l.split(' '));
   assert.deepEqual(
     order.map((f) => f[0]),
     ['1', '2', '3'],
@@ -123,7 +131,7 @@ test('stage 2 exiting 111 is restarted after 5 seconds, its process group killed
   });
   const runit = startRunit(dir);
   assert.deepEqual(await runit.exited, { code: 0, signal: null }, runit.output.stderr);
-  const runs = lines(readText(join(t, 'runs'))).map(BigInt);
+  const runs = fileLines(join(t, 'runs')).map((l) => BigInt(l));
   assert.equal(runs.length, 2);
   assert.ok(runs[1] - runs[0] >= 4_500_000_000n, `restarted after ${(runs[1] - runs[0]) / 1_000_000n} ms`);
   assert.equal(readText(join(t, 'first-background')), 'gone\n', 'the first run left nothing behind');
@@ -241,7 +249,12 @@ test('stages get the NOFILE limit runit was started with, and its environment', 
 
 // --- RUNIT_CONTAINER=0: runit's own behaviour inside the namespace ---
 
-/** runit with /dev/console bound to a file, as runit's console. */
+/**
+ * runit with /dev/console bound to a file, as runit's console.
+ * @param {string} t
+ * @param {string} dir
+ * @param {Record<string, string>} [env]
+ */
 function startSystemRunit(t, dir, env = {}) {
   const console = join(t, 'console');
   writeFileSync(console, '');
@@ -251,6 +264,7 @@ function startSystemRunit(t, dir, env = {}) {
   return { runit, console: () => readText(console) ?? '' };
 }
 
+/** @param {string} t */
 const stage2Waiting = (t) => `trap 'echo TERM >> ${t}/stage2; exit 0' TERM\necho up > ${t}/up\nwhile :; do sleep 0.1; done`;
 
 test('RUNIT_CONTAINER=0: CONT with the stop file leaves stage 2; the reboot file chooses reboot (exit 6)', async () => {
