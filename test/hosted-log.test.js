@@ -4,17 +4,18 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
-import { bin, tempDir, makeService, startDetached, stopAll, waitFor, run, readText } from './helpers.js';
+import { bin, tempDir, makeService, startDetached, stopAll, waitFor, run, readText, stat, supervisedPid, logText } from './helpers.js';
 import { parseCanonicalLogRun } from '../dist/logger/canonical.js';
 
 after(stopAll);
 
 test('canonical log/run grammar', () => {
+  /** @param {string} text */
   const dirs = (text) => parseCanonicalLogRun(text)?.dirs;
   assert.deepEqual(dirs('#!/bin/sh\nexec svlogd -tt ./main\n'), ['./main']);
   assert.deepEqual(dirs('exec /usr/bin/svlogd -t main other\n'), ['main', 'other']);
   assert.deepEqual(dirs('#!/bin/sh\n# logs\n\nexec  svlogd\t-ttv main\n'), ['main']);
-  assert.equal(parseCanonicalLogRun('#!/bin/sh\nexec svlogd -tt ./main\n').timestamp, 2);
+  assert.equal(parseCanonicalLogRun('#!/bin/sh\nexec svlogd -tt ./main\n')?.timestamp, 2);
   for (const text of [
     '#!/bin/sh\nexec svlogd $HOME\n',
     '#!/bin/bash\nexec svlogd main\n',
@@ -32,9 +33,14 @@ test('canonical log/run grammar', () => {
 });
 
 const SERVICE_RUN = '#!/bin/sh\nn=0; while [ $n -lt 3000 ]; do n=$((n+1)); echo "line $n"; done; exec sleep 1000\n';
-const stat = (dir) => readText(join(dir, 'supervise/stat'));
-const logPid = (svc) => Number(readText(join(svc, 'log/supervise/pid')) || 0);
+/** @param {string} svc */
+const logPid = (svc) => supervisedPid(join(svc, 'log'));
 
+/**
+ * A service printing 3000 lines, with a log service (in-process unless `optOut`).
+ * @param {string} dir
+ * @param {{ optOut?: boolean, logRun?: string }} [options]
+ */
 function logService(dir, { optOut = false, logRun = '#!/bin/sh\nexec svlogd -tt ./main\n' } = {}) {
   makeService(dir, { run: SERVICE_RUN, 'log/run': logRun });
   mkdirSync(join(dir, 'log/main'));
@@ -43,16 +49,11 @@ function logService(dir, { optOut = false, logRun = '#!/bin/sh\nexec svlogd -tt 
   return dir;
 }
 
-/** Every line logged in `logdir`, oldest first, timestamps removed. */
-function logged(logdir) {
-  const files = readdirSync(logdir)
-    .filter((f) => f.startsWith('@'))
-    .sort();
-  return [...files, 'current']
-    .map((f) => readFileSync(join(logdir, f), 'utf8'))
-    .join('')
-    .replace(/^\S+ /gm, '');
-}
+/**
+ * Every line logged in `logdir`, oldest first, timestamps removed.
+ * @param {string} logdir
+ */
+const logged = (logdir) => logText(logdir).replace(/^\S+ /gm, '');
 
 test('a canonical logger runs in-process and writes what a separate svlogd writes', async () => {
   const dir = join(tempDir(), 'service');
@@ -67,6 +68,7 @@ test('a canonical logger runs in-process and writes what a separate svlogd write
   const expected = Array.from({ length: 3000 }, (_, i) => `line ${i + 1}\n`).join('');
   await waitFor(() => logged(join(hosted, 'log/main')) === expected && logged(join(separate, 'log/main')) === expected, { what: 'all lines logged' });
   // size rotation happened the same way
+  /** @param {string} svc */
   const rotated = (svc) => readdirSync(join(svc, 'log/main')).filter((f) => f.endsWith('.s')).length;
   assert.ok(rotated(hosted) > 3);
   assert.equal(rotated(hosted), rotated(separate));
@@ -74,7 +76,7 @@ test('a canonical logger runs in-process and writes what a separate svlogd write
   assert.match(readFileSync(join(hosted, 'log/main/current'), 'utf8'), /^\d{4}-\d\d-\d\d_\d\d:\d\d:\d\d\.\d{5} line \d+\n/);
 });
 
-test('the in-process logger answers sv: status, alarm, term, down, up', async () => {
+test('the in-process logger answers sv: status, alarm, down, up; it ends with its host', async () => {
   const dir = join(tempDir(), 'service');
   const svc = logService(join(dir, 'a'));
   const runsvdir = startDetached(bin('runsvdir'), [dir]);
@@ -105,5 +107,5 @@ test('--no-hosted-logs runs every log/run as a process', async () => {
   const runsvdir = startDetached(bin('runsvdir'), ['--no-hosted-logs', dir]);
   await waitFor(() => stat(svc) === 'run\n' && logPid(svc), { what: 'up' });
   assert.notEqual(logPid(svc), runsvdir.pid);
-  assert.match(readText(`/proc/${logPid(svc)}/cmdline`), /svlogd/);
+  assert.match(readText(`/proc/${logPid(svc)}/cmdline`) ?? '', /svlogd/);
 });
