@@ -6,7 +6,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { bin, debian, tempDir, makeService, startDetached, stopAll, waitFor, readText } from './helpers.js';
+import { bin, debian, tempDir, makeService, startDetached, stopAll, waitFor, readText, O_CLOEXEC, O_NONBLOCK } from './helpers.js';
 
 after(stopAll);
 
@@ -22,6 +22,7 @@ umask >> state
 mv state state.done
 `;
 
+/** @param {string} dir */
 function probeService(dir) {
   return makeService(dir, {
     run: `#!/bin/sh\n${PROBE}exec sleep 1000\n`,
@@ -29,18 +30,49 @@ function probeService(dir) {
   });
 }
 
-async function stateUnder(supervisor, args, dir) {
-  const child = startDetached(supervisor, args);
+/**
+ * What the probes of service directory `dir` wrote once started.
+ * @param {import('./helpers.js').Detached[]} started what starts them, killed after
+ * @param {string} dir
+ */
+async function probed(started, dir) {
+  /** @param {string} file */
   const read = (file) => waitFor(() => readText(file), { what: file });
   const state = { service: await read(join(dir, 'state.done')), log: await read(join(dir, 'log/state.done')) };
-  process.kill(-child.pid, 'SIGKILL');
-  await child.exited;
+  for (const child of started) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {} // (a probe that ended by itself)
+    await child.exited;
+  }
   return state;
 }
 
-test('services and loggers start with no ignored or blocked signal, only fds 0-2, blocking and inheritable, as under runit', async () => {
+/**
+ * The probes' state under a supervisor started with `args`.
+ * @param {string} supervisor
+ * @param {string[]} args
+ * @param {string} dir
+ */
+const stateUnder = (supervisor, args, dir) => probed([startDetached(supervisor, args)], dir);
+
+/**
+ * The probes' state when this test starts them itself: fds 0-2, those the
+ * test's own environment passes on, and the shell's own; a supervisor must
+ * add none.
+ * @param {string} dir
+ */
+const stateDirect = (dir) =>
+  probed([startDetached(join(dir, 'run'), [], { cwd: dir }), startDetached(join(dir, 'log/run'), [], { cwd: join(dir, 'log') })], dir);
+
+/** @param {string} text */
+const fdList = (text) => text.trim().split('\n')[2];
+
+test('services and loggers start with no ignored or blocked signal, no fd their supervisor added, fds 0-2 blocking and inheritable, as under runit', async () => {
+  /** @type {Record<string, { service: string, log: string }>} */
   const results = {};
   const base = tempDir();
+  const direct = await stateDirect(probeService(join(base, 'direct', 'probe')));
   const hosts = [
     ['runit-ts runsvdir', bin('runsvdir'), 'dir'],
     ['runit-ts runsv', bin('runsv'), 'svc'],
@@ -67,10 +99,14 @@ test('services and loggers start with no ignored or blocked signal, only fds 0-2
         [0, 1, 2],
         `${name} ${which}`,
       );
+      // and nothing else: the same fds as when this test starts the script itself
+      assert.equal(fdList(text), fdList(direct[which === 'log' ? 'log' : 'service']), `${name} ${which}: no fd added by the supervisor`);
       for (const fd of [0, 1, 2]) {
-        const flags = parseInt(/flags:\s*(\d+)/.exec(lines[3 + fd])[1], 8);
-        assert.equal(flags & 0o2000000, 0, `${name} ${which}: fd ${fd} close-on-exec`);
-        assert.equal(flags & 0o4000, 0, `${name} ${which}: fd ${fd} non-blocking`);
+        const m = /flags:\s*(\d+)/.exec(lines[3 + fd] ?? '');
+        assert.ok(m, `${name} ${which}: fd ${fd} flags`);
+        const flags = parseInt(m[1], 8);
+        assert.equal(flags & O_CLOEXEC, 0, `${name} ${which}: fd ${fd} close-on-exec`);
+        assert.equal(flags & O_NONBLOCK, 0, `${name} ${which}: fd ${fd} non-blocking`);
       }
     }
   }
