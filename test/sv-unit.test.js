@@ -5,37 +5,46 @@ import assert from 'node:assert/strict';
 import { parseSvArgs, scanUlong } from '../dist/protocol/sv-args.js';
 import { svCommand } from '../dist/protocol/sv-commands.js';
 import { parseRecord, statusBody, letterState, controlSkips, taiFromMillis, taiBefore } from '../dist/protocol/sv-wait.js';
+import { TAI_OFFSET } from '../dist/protocol/tai64n.js';
+import { statusRecord } from './helpers.js';
 
-const TAI = (1n << 62n) + 10n;
+/**
+ * A crafted 20-byte status record, `sec` seconds into TAI.
+ * @param {Parameters<typeof statusRecord>[0]} [fields]
+ */
+const record = ({ sec = 1000n, nsec = 0, ...fields } = {}) => statusRecord({ ...fields, sec: TAI_OFFSET + sec, nsec });
 
-/** A crafted 20-byte status record. */
-function record({ sec = 1000n, nsec = 0, pid = 0, paused = 0, want = 'u', term = 0, state = 0 } = {}) {
-  const b = Buffer.alloc(20);
-  b.writeBigUInt64BE(TAI + sec, 0);
-  b.writeUInt32BE(nsec, 8);
-  b.writeUInt32LE(pid, 12);
-  b[16] = paused;
-  b[17] = typeof want === 'string' ? want.charCodeAt(0) : want;
-  b[18] = term;
-  b[19] = state;
-  return b;
+/** @param {Parameters<typeof statusRecord>[0]} fields */
+function rec(fields) {
+  const r = parseRecord(record(fields));
+  assert.ok(r, 'a 20-byte record parses');
+  return r;
 }
-const rec = (fields) => parseRecord(record(fields));
+
+/**
+ * The options of an sv command line that parses.
+ * @param {string[]} args
+ */
+function optionsOf(args) {
+  const r = parseSvArgs(args);
+  assert.ok(r.ok, args.join(' '));
+  return r.options;
+}
 
 test('sv args: options before operands, attached and separate -w', () => {
   assert.deepEqual(parseSvArgs(['status', 'x']), { ok: true, options: { verbose: false, wait: undefined, operands: ['status', 'x'] } });
-  assert.deepEqual(parseSvArgs(['-w5', 'up', 'x']).options, { verbose: true, wait: 5, operands: ['up', 'x'] });
-  assert.deepEqual(parseSvArgs(['-w', '5', 'up', 'x']).options, { verbose: true, wait: 5, operands: ['up', 'x'] });
-  assert.deepEqual(parseSvArgs(['-vw', '3', 'up']).options, { verbose: true, wait: 3, operands: ['up'] });
-  assert.deepEqual(parseSvArgs(['-v', 'up', '-w', '1']).options, { verbose: true, wait: undefined, operands: ['up', '-w', '1'] });
-  assert.deepEqual(parseSvArgs(['-wabc', 'up']).options.wait, 0);
-  assert.deepEqual(parseSvArgs(['-w12s', 'up']).options.wait, 12);
+  assert.deepEqual(optionsOf(['-w5', 'up', 'x']), { verbose: true, wait: 5, operands: ['up', 'x'] });
+  assert.deepEqual(optionsOf(['-w', '5', 'up', 'x']), { verbose: true, wait: 5, operands: ['up', 'x'] });
+  assert.deepEqual(optionsOf(['-vw', '3', 'up']), { verbose: true, wait: 3, operands: ['up'] });
+  assert.deepEqual(optionsOf(['-v', 'up', '-w', '1']), { verbose: true, wait: undefined, operands: ['up', '-w', '1'] });
+  assert.deepEqual(optionsOf(['-wabc', 'up']).wait, 0);
+  assert.deepEqual(optionsOf(['-w12s', 'up']).wait, 12);
 });
 
 test('sv args: "--" is dropped, "-" is an operand, "--anything" ends options', () => {
-  assert.deepEqual(parseSvArgs(['--', '-v', 'x']).options.operands, ['-v', 'x']);
-  assert.deepEqual(parseSvArgs(['-v', '-', 'x']).options.operands, ['-', 'x']);
-  assert.deepEqual(parseSvArgs(['--foo', 'status', 'x']).options.operands, ['status', 'x']);
+  assert.deepEqual(optionsOf(['--', '-v', 'x']).operands, ['-v', 'x']);
+  assert.deepEqual(optionsOf(['-v', '-', 'x']).operands, ['-', 'x']);
+  assert.deepEqual(optionsOf(['--foo', 'status', 'x']).operands, ['status', 'x']);
 });
 
 test('sv args: sgetopt error messages and -V', () => {
@@ -44,7 +53,7 @@ test('sv args: sgetopt error messages and -V', () => {
   assert.deepEqual(parseSvArgs(['-w']), { ok: false, version: false, message: 'option requires an argument -- w' });
   assert.deepEqual(parseSvArgs(['-V', '-x']), { ok: false, version: true });
   // -w takes "V" as its argument
-  assert.deepEqual(parseSvArgs(['-wV', 'up']).options.wait, 0);
+  assert.deepEqual(optionsOf(['-wV', 'up']).wait, 0);
 });
 
 test('scanUlong reads leading digits, 0 for none', () => {
@@ -56,6 +65,10 @@ test('scanUlong reads leading digits, 0 for none', () => {
 });
 
 test('sv command table: first letter rule and exact words', () => {
+  /**
+   * @param {string} word
+   * @param {boolean} [lsb]
+   */
   const table = (word, lsb = false) => {
     const c = svCommand(word, lsb);
     return c && `${c.status ? 'status' : c.send ? 'send' : 'nosend'} ${c.letters} ${c.wait}${c.kill ? ' kill' : ''}`;
@@ -104,7 +117,7 @@ test('sv command table: first letter rule and exact words', () => {
 });
 
 test('status body: state words, pid, flags (crafted records)', () => {
-  const now = TAI + 1010n;
+  const now = TAI_OFFSET + 1010n;
   assert.equal(statusBody('svc', rec({ state: 0, want: 'd' }), now, true), 'down: svc: 10s, normally up');
   assert.equal(statusBody('svc', rec({ state: 0, want: 'u' }), now, true), 'down: svc: 10s, normally up, want up');
   assert.equal(statusBody('svc', rec({ state: 0, want: 'd' }), now, false), 'down: svc: 10s');
@@ -125,8 +138,8 @@ test('status body: state words, pid, flags (crafted records)', () => {
 test('parseRecord needs 20 bytes and ignores more', () => {
   assert.equal(parseRecord(Buffer.alloc(19)), undefined);
   const r = parseRecord(Buffer.concat([record({ pid: 0x0102, state: 1 }), Buffer.from('x')]));
-  assert.equal(r.pid, 0x0102);
-  assert.equal(r.state, 1);
+  assert.equal(r?.pid, 0x0102);
+  assert.equal(r?.state, 1);
 });
 
 test('control skips a letter the want byte already says, except d without TERM', () => {
@@ -140,7 +153,7 @@ test('control skips a letter the want byte already says, except d without TERM',
 });
 
 test('wait predicates per letter', () => {
-  const start = { sec: TAI + 1000n, nsec: 500_000_000 };
+  const start = { sec: TAI_OFFSET + 1000n, nsec: 500_000_000 };
   const up = rec({ state: 1, pid: 5, sec: 1001n });
   const down = rec({ state: 0, want: 'd', sec: 1001n });
   assert.equal(letterState('u', up, start), 'check');
@@ -159,7 +172,7 @@ test('wait predicates per letter', () => {
 });
 
 test('t/k/o compare the full TAI64N time: a start earlier in the same second fails (sv-precise-time)', () => {
-  const start = { sec: TAI + 1000n, nsec: 500_000_000 };
+  const start = { sec: TAI_OFFSET + 1000n, nsec: 500_000_000 };
   const sameSecondBefore = rec({ state: 1, pid: 5, sec: 1000n, nsec: 100_000_000 });
   const sameSecondAfter = rec({ state: 1, pid: 6, sec: 1000n, nsec: 600_000_000 });
   assert.equal(letterState('t', sameSecondBefore, start), 'fail');
@@ -176,7 +189,7 @@ test('t/k/o compare the full TAI64N time: a start earlier in the same second fai
 });
 
 test('check (C) follows the wanted state: a down service that wants up fails (sv-check-wants-up)', () => {
-  const start = { sec: TAI + 1000n, nsec: 0 };
+  const start = { sec: TAI_OFFSET + 1000n, nsec: 0 };
   assert.equal(letterState('C', rec({ state: 0, want: 'u' }), start), 'fail');
   assert.equal(letterState('C', rec({ state: 0, want: 'd' }), start), 'pass');
   assert.equal(letterState('C', rec({ state: 1, pid: 4, want: 'u' }), start), 'check');
@@ -184,7 +197,7 @@ test('check (C) follows the wanted state: a down service that wants up fails (sv
 });
 
 test('taiFromMillis and taiBefore', () => {
-  assert.deepEqual(taiFromMillis(1_500), { sec: TAI + 1n, nsec: 500_000_000 });
+  assert.deepEqual(taiFromMillis(1_500), { sec: TAI_OFFSET + 1n, nsec: 500_000_000 });
   assert.equal(taiBefore({ sec: 5n, nsec: 1 }, { sec: 5n, nsec: 2 }), true);
   assert.equal(taiBefore({ sec: 5n, nsec: 2 }, { sec: 5n, nsec: 2 }), false);
   assert.equal(taiBefore({ sec: 4n, nsec: 9 }, { sec: 5n, nsec: 0 }), true);
