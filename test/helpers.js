@@ -472,6 +472,27 @@ export function statusRecord({ ago = 5, sec, nsec = 123456, pid = 0, paused = 0,
   return b;
 }
 
+/**
+ * A supervise/ directory written by hand in service directory `dir`: `ok`
+ * a regular file (so a "runsv" is there), a FIFO nobody reads ('fifo': no
+ * runsv) or absent ('none'); `control` a regular file that records what sv
+ * sent, a FIFO or absent; `status` a record, a directory ('dir') or absent.
+ * @param {string} dir
+ * @param {{ status?: Buffer | 'dir', ok?: 'file' | 'fifo' | 'none', control?: 'file' | 'fifo' | 'none' }} [files]
+ */
+export function craftSupervise(dir, { status, ok = 'file', control = 'file' } = {}) {
+  const supervise = join(dir, 'supervise');
+  mkdirSync(supervise, { recursive: true });
+  /** @param {string} name */
+  const mkfifo = (name) => assert.equal(spawnSync('mkfifo', [join(supervise, name)]).status, 0, `mkfifo ${name}`);
+  if (ok === 'file') writeFileSync(join(supervise, 'ok'), '');
+  else if (ok === 'fifo') mkfifo('ok');
+  if (control === 'file') writeFileSync(join(supervise, 'control'), '');
+  else if (control === 'fifo') mkfifo('control');
+  if (Buffer.isBuffer(status)) writeFileSync(join(supervise, 'status'), status);
+  else if (status === 'dir') mkdirSync(join(supervise, 'status'));
+}
+
 // --- log directories ---
 
 /**

@@ -7,16 +7,38 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync, readFileSync, symlinkSync, rmSync, chmodSync } from 'node:fs';
-import { bin, debian, tempDir, makeService, startDetached, stopAll, waitFor, run, readText, normalizeSv, removeDir } from './helpers.js';
+import {
+  bin,
+  debian,
+  tempDir,
+  makeService,
+  startDetached,
+  stopAll,
+  waitFor,
+  readText,
+  normalizeSv,
+  removeDir,
+  statusRecord as record,
+  craftSupervise,
+} from './helpers.js';
+
+/**
+ * @typedef {'deb' | 'our'} Side
+ * @typedef {{ code: number, stdout: string, stderr: string }} Result
+ * @typedef {{ env?: Record<string, string>, cwd?: string, prog?: string }} SvOptions
+ */
 
 after(stopAll);
 
+/** @type {Side[]} */
 const ROOTS = ['deb', 'our'];
 const SV = { deb: debian('sv'), our: bin('sv') };
-const TAI = (1n << 62n) + 10n;
 const RUN = '#!/bin/sh\nexec sleep 1000\n';
 
-/** Two empty roots, deb/ and our/, each later holding a service `svc`. */
+/**
+ * Two empty roots, deb/ and our/, each later holding a service `svc`.
+ * @param {import('node:test').TestContext} t
+ */
 function roots(t) {
   const base = tempDir('sv-diff-');
   for (const r of ROOTS) mkdirSync(join(base, r));
@@ -34,7 +56,14 @@ function cleanEnv(extra = {}) {
   return { ...env, ...extra };
 }
 
-/** Run one side: SVDIR is that side's root, cwd too unless given. */
+/**
+ * Run one side: SVDIR is that side's root, cwd too unless given.
+ * @param {string} base
+ * @param {Side} side
+ * @param {string[]} args
+ * @param {SvOptions} [options]
+ * @returns {Promise<Result>}
+ */
 function sv(base, side, args, { env = {}, cwd = '', prog } = {}) {
   const file = prog ? join(base, `${side}-bin`, prog) : SV[side];
   return new Promise((resolve) => {
@@ -44,62 +73,61 @@ function sv(base, side, args, { env = {}, cwd = '', prog } = {}) {
   });
 }
 
+/** @param {Result} r */
 const norm = (r) => ({ code: r.code, stdout: normalizeSv(r.stdout), stderr: r.stderr });
 
-/** Run Debian's sv and ours at the same time, each on its own copy; they must agree. */
+/**
+ * Run Debian's sv and ours at the same time, each on its own copy; they must agree.
+ * @param {string} base
+ * @param {string[]} args
+ * @param {SvOptions} [options]
+ */
 async function both(base, args, options) {
   const [deb, our] = (await Promise.all([sv(base, 'deb', args, options), sv(base, 'our', args, options)])).map(norm);
   assert.deepEqual(our, deb, `sv ${args.join(' ')}`);
   return our;
 }
 
-/** The same service files in both roots. */
+/**
+ * The same service files in both roots.
+ * @param {string} base
+ * @param {Record<string, string>} files
+ * @param {string} [name]
+ */
 function services(base, files, name = 'svc') {
   for (const r of ROOTS) makeService(join(base, r, name), files);
 }
 
-/** A 20-byte status record; `ago` seconds before now. */
-function record({ ago = 5, pid = 0, paused = 0, want = 'u', term = 0, state = 0, extra = 0 } = {}) {
-  const b = Buffer.alloc(20 + extra);
-  b.writeBigUInt64BE(TAI + BigInt(Math.floor(Date.now() / 1000) - ago), 0);
-  b.writeUInt32BE(123456, 8);
-  b.writeUInt32LE(pid, 12);
-  b[16] = paused;
-  b[17] = want.charCodeAt(0);
-  b[18] = term;
-  b[19] = state;
-  return b;
-}
-
-function mkfifo(path) {
-  const r = run('mkfifo', [path]);
-  assert.equal(r.code, 0, r.stderr);
+/**
+ * The same hand-written supervise/ in `sub` of both roots (helpers craftSupervise).
+ * @param {string} base
+ * @param {string} sub
+ * @param {Parameters<typeof craftSupervise>[1]} [files]
+ */
+function craft(base, sub, files) {
+  for (const r of ROOTS) craftSupervise(join(base, r, sub), files);
 }
 
 /**
- * A supervise/ directory written by hand in both roots: `ok` a regular file
- * (so a "runsv" is there), a FIFO nobody reads ('fifo': no runsv) or absent;
- * `control` a regular file that records what sv sent.
+ * @param {string} base
+ * @param {Side} side
+ * @param {string} [sub]
  */
-function craft(base, sub, { status, ok = 'file', control = 'file' } = {}) {
-  for (const r of ROOTS) {
-    const dir = join(base, r, sub, 'supervise');
-    mkdirSync(dir, { recursive: true });
-    if (ok === 'file') writeFileSync(join(dir, 'ok'), '');
-    else if (ok === 'fifo') mkfifo(join(dir, 'ok'));
-    if (control === 'file') writeFileSync(join(dir, 'control'), '');
-    else if (control === 'fifo') mkfifo(join(dir, 'control'));
-    if (Buffer.isBuffer(status)) writeFileSync(join(dir, 'status'), status);
-    else if (status === 'dir') mkdirSync(join(dir, 'status'));
-  }
-}
-
 const sent = (base, side, sub = 'svc') => readFileSync(join(base, side, sub, 'supervise/control'), 'latin1');
+/**
+ * @param {string} base
+ * @param {string} [sub]
+ */
 const resetControl = (base, sub = 'svc') => {
   for (const r of ROOTS) writeFileSync(join(base, r, sub, 'supervise/control'), '');
 };
 
-/** Debian's runsv on `svc` in both roots; wait until stat reads `ready`. */
+/**
+ * Debian's runsv on `svc` in both roots; wait until stat reads `ready`.
+ * @param {string} base
+ * @param {Record<string, string>} files
+ * @param {string} [ready]
+ */
 async function supervised(base, files, ready = 'run\n') {
   services(base, files);
   for (const r of ROOTS) startDetached(debian('runsv'), ['svc'], { cwd: join(base, r) });
@@ -110,6 +138,10 @@ async function supervised(base, files, ready = 'run\n') {
   }
 }
 
+/**
+ * @param {string} base
+ * @param {string} stat
+ */
 const settle = (base, stat) =>
   Promise.all(ROOTS.map((r) => waitFor(() => readText(join(base, r, 'svc/supervise/stat')) === stat, { what: `${r} ${stat.trim()}` })));
 
@@ -256,6 +288,7 @@ test('command words send the same letters (first-letter rule, want byte, once wi
     'force-restart',
     'force-shutdown',
   ];
+  /** @param {string} word */
   const compare = async (word) => {
     resetControl(base);
     await both(base, [word, 'svc'], { env: { SVWAIT: '0' } });
@@ -317,6 +350,10 @@ test('LSB mode: symlinked name, status exit codes 0/3/4/1, usage 2', async (t) =
     for (const name of ['svc', 'nosuch']) symlinkSync(SV[r], join(base, `${r}-bin`, name));
   }
   services(base, { run: RUN });
+  /**
+   * @param {string[]} args
+   * @param {SvOptions} [opts]
+   */
   const lsb = (args, opts = {}) => both(base, args, { prog: 'svc', ...opts });
   for (const args of [[], ['bogus'], ['sfoo'], ['rr'], ['-x', 'status']]) {
     const r = await lsb(args);
