@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import {
   bin,
   tempDir,
-  removeDir,
+  runWithPid,
+  openFlags,
+  O_CLOEXEC,
+  O_NONBLOCK,
   readText,
   waitFor,
   startDetached,
@@ -23,45 +26,52 @@ import {
 } from './helpers.js';
 import { flockExclusive, mkfifo } from '../dist/sys/fd.js';
 
+/** @typedef {import('node:child_process').SpawnSyncOptions} SpawnSyncOptions */
+
 const chpst = bin('chpst');
-const work = tempDir('chpst-test-');
-chmodSync(work, 0o755);
 const PATH = '/usr/bin:/bin';
 const baseEnv = { PATH, LANG: 'C' };
-after(async () => {
-  await stopAll();
-  removeDir(work);
-});
+after(stopAll);
 
-let serial = 0;
-const scratch = (name = 'd') => {
-  const dir = join(work, `${name}${serial++}`);
-  mkdirSync(dir, { recursive: true });
-  chmodSync(dir, 0o777);
-  return dir;
-};
+/**
+ * A fresh directory every user may write to (probes run as other users write there).
+ * @param {string} [name]
+ */
+const scratch = (name = 'd') => tempDir(`chpst-${name}-`, 0o777);
 
-/** Run a program to completion: code, stdout, stderr, pid. */
-function run(file, args, options = {}) {
-  const r = spawnSync(file, args, { encoding: 'utf8', timeout: 20000, env: baseEnv, ...options });
-  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, pid: r.pid };
-}
+/**
+ * Run a program to completion with the test's small environment: code, signal, stdout, stderr, pid.
+ * @param {string} file
+ * @param {string[]} args
+ * @param {SpawnSyncOptions} [options]
+ */
+const run = (file, args, options = {}) => runWithPid(file, args, { timeout: 20000, env: baseEnv, ...options });
+/**
+ * @param {string[]} args
+ * @param {SpawnSyncOptions} [options]
+ */
 const status = (args, options) => {
   const r = run(chpst, [...args, ...statusProbe], options);
   assert.equal(r.code, 0, r.stderr);
   return parseStatusProbe(r.stdout);
 };
+/**
+ * @param {string[]} args
+ * @param {SpawnSyncOptions} [options]
+ */
 const shell = (args, options) => {
   const dir = scratch('probe');
   const r = run(chpst, [...args, ...shellProbe(dir)], options);
   assert.equal(r.code, 0, r.stderr);
   return { ...readShellProbe(dir), pidOfChpst: r.pid };
 };
-/** Programs run through a shell, as in a run script: `exec chpst ...` */
+/**
+ * Programs run through a shell, as in a run script: `exec chpst ...`
+ * @param {string} script
+ * @param {string[]} args
+ * @param {SpawnSyncOptions} [options]
+ */
 const viaShell = (script, args, options) => run('/bin/sh', ['-c', script, 'sh', ...args], options);
-
-const O_NONBLOCK = 0o4000;
-const O_CLOEXEC = 0o2000000;
 
 test("chpst execs: the program has chpst's pid, no Node thread or process is left", () => {
   const probe = shell([]);
@@ -76,7 +86,7 @@ test("chpst execs: the program has chpst's pid, no Node thread or process is lef
 test('clean state: fds 0-2 open, blocking, inheritable; nothing ignored or blocked; only the environment given', () => {
   const probe = shell([], { env: { ...baseEnv, A: '1', B: 'x y' } });
   for (const fd of [0, 1, 2]) {
-    const flags = parseInt(probe.fdFlags[fd], 8);
+    const flags = openFlags(probe, fd);
     assert.equal(flags & O_CLOEXEC, 0, `fd ${fd} close-on-exec`);
     assert.equal(flags & O_NONBLOCK, 0, `fd ${fd} non-blocking`);
   }
@@ -120,7 +130,7 @@ test('fds: closed ones stay closed, inherited ones stay inherited', () => {
   for (const fd of [1, 3, 7, 12]) assert.ok(probe.fds.includes(fd), `fd ${fd}`);
   assert.ok(!probe.fds.includes(0) && !probe.fds.includes(2));
   assert.equal(probe.fdFlags[0], undefined);
-  assert.equal(parseInt(probe.fdFlags[3], 8) & O_CLOEXEC, 0);
+  assert.equal(openFlags(probe, 3) & O_CLOEXEC, 0);
 });
 
 test('the soft NOFILE limit chpst was started with reaches the program, unless -o', () => {
@@ -313,8 +323,13 @@ test('-0 -1 -2 close stdin, stdout, stderr', () => {
 
 test('limits: -m -d -o -p -f -c -r -t set soft limits; above the hard limit means the hard limit', () => {
   const s = status(['-m', '300000000', '-d', '200000000', '-o', '100', '-p', '50', '-f', '3000', '-c', '1000', '-r', '5000', '-t', '10']);
+  /** @param {string} name */
   const soft = (name) => s.limits[name].soft;
   // what runit sets: the value, or the hard limit when that is lower
+  /**
+   * @param {string} name
+   * @param {string} value
+   */
   const capped = (name, value) => {
     const hard = s.limits[name].hard;
     return hard === 'unlimited' || BigInt(hard) >= BigInt(value) ? value : hard;
@@ -377,6 +392,7 @@ test("bad input: runit's messages, exit 111, nothing executed", () => {
   writeFileSync(noShebang, '\x7fELFjunk', { mode: 0o755 });
   const unreadable = scratch('env');
   writeFileSync(join(unreadable, 'SECRET'), 'x', { mode: 0o600 });
+  /** @type {[string[], string][]} */
   const cases = [
     [['-u', 'nosuchuser', ...touch], 'chpst: fatal: unknown user/group: nosuchuser'],
     [['-u', 'nobody:nosuchgroup', ...touch], 'chpst: fatal: unknown user/group: nobody:nosuchgroup'],
@@ -416,6 +432,7 @@ test("bad input: runit's messages, exit 111, nothing executed", () => {
 test('bad input: the kernel refusing groups, gid, uid or a limit aborts before exec', { skip: !canFailSyscalls }, () => {
   const dir = scratch();
   const marker = join(dir, 'ran');
+  /** @type {[import('./helpers.js').SyscallRule[], string[], string][]} */
   const cases = [
     [['setgroups'], ['-u', 'nobody'], 'unable to setgroups: permission denied'],
     [['setgid'], ['-u', 'nobody'], 'unable to setgid: permission denied'],
@@ -447,7 +464,10 @@ test("usage: exit 100, runit's texts; -V prints a version first", () => {
   assert.deepEqual([v.code, v.stderr], [100, `$Id: runit-ts chpst 0.1.0 $\n${usage}`]);
 });
 
-/** A directory of symlinks to `target` named after the personalities. */
+/**
+ * A directory of symlinks to `target` named after the personalities.
+ * @param {string} target
+ */
 function personalities(target) {
   const dir = scratch('names');
   for (const name of ['envdir', 'envuidgid', 'pgrphack', 'setuidgid', 'softlimit', 'setlock', 'dsetlock', 'xyz']) symlinkSync(target, join(dir, name));

@@ -687,6 +687,17 @@ export function readShellProbe(dir) {
   };
 }
 
+/**
+ * The flags (O_*) of descriptor `fd` as shellProbe saw them; asserts that it was open.
+ * @param {{ fdFlags: Record<number, string | undefined> }} probe
+ * @param {number} fd
+ */
+export function openFlags(probe, fd) {
+  const text = probe.fdFlags[fd];
+  assert.ok(text !== undefined, `fd ${fd} is open`);
+  return parseInt(text, 8);
+}
+
 /** @type {Record<string, Record<string, number>>} */
 const SYSCALLS = {
   x64: { setuid: 105, setgid: 106, setgroups: 116, setrlimit: 160, prlimit64: 302 },
