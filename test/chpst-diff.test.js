@@ -2,7 +2,7 @@
 // under bin/chpst, with the same options, must see the same process state;
 // bad input must give the same messages and exit codes. Differences made
 // on purpose are listed by name in docs/differences.md (## chpst).
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync, mkdirSync, chmodSync, symlinkSync, existsSync, openSync, closeSync, statSync, readFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import {
   bin,
   debian,
   tempDir,
-  removeDir,
+  runWithPid,
   readText,
   statusProbe,
   parseStatusProbe,
@@ -26,17 +26,14 @@ import { flockExclusive } from '../dist/sys/fd.js';
 const ours = bin('chpst');
 const theirs = debian('chpst');
 const haveDebian = existsSync(theirs);
-const work = tempDir('chpst-diff-');
-chmodSync(work, 0o755);
-after(() => removeDir(work));
+/** The working directory both chpsts are started in. */
+const work = tempDir('chpst-diff-', 0o755);
 
-let serial = 0;
-const scratch = (name = 'd') => {
-  const dir = join(work, `${name}${serial++}`);
-  mkdirSync(dir, { recursive: true });
-  chmodSync(dir, 0o777);
-  return dir;
-};
+/**
+ * A fresh directory every user may write to (probes run as other users write there).
+ * @param {string} [name]
+ */
+const scratch = (name = 'd') => tempDir(`chpst-diff-${name}-`, 0o777);
 
 // chpst started as from a run script: PWD valid, some signals ignored and blocked
 const env = { PATH: '/usr/bin:/bin', LANG: 'C', PWD: work, HOME: '/root', KEEP: 'kept' };
@@ -45,13 +42,25 @@ signal.signal(signal.SIGHUP, signal.SIG_IGN)
 signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
 os.execv(sys.argv[1], sys.argv[1:])`;
 
-function run(file, args, options = {}) {
-  const r = spawnSync(file, args, { encoding: 'utf8', timeout: 20000, env, cwd: work, ...options });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, pid: r.pid };
-}
-const start = (chpst, args, options) => run('python3', ['-c', PY_START, chpst, ...args], options);
+/**
+ * Run a program to completion in `work` with the environment above: code, signal, stdout, stderr, pid.
+ * @param {string} file
+ * @param {string[]} args
+ * @param {import('node:child_process').SpawnSyncOptions} [options]
+ */
+const run = (file, args, options = {}) => runWithPid(file, args, { timeout: 20000, env, cwd: work, ...options });
+/**
+ * chpst started by a program that ignores SIGHUP and blocks SIGUSR1.
+ * @param {string} chpst
+ * @param {string[]} args
+ */
+const start = (chpst, args) => run('python3', ['-c', PY_START, chpst, ...args]);
 
-/** The state statusProbe sees, without what differs between any two processes. */
+/**
+ * The state statusProbe sees, without what differs between any two processes.
+ * @param {string} chpst
+ * @param {string[]} args
+ */
 function statusOf(chpst, args) {
   const r = start(chpst, [...args, ...statusProbe]);
   assert.equal(r.code, 0, `${chpst} ${args.join(' ')}: ${r.stderr}`);
@@ -59,6 +68,11 @@ function statusOf(chpst, args) {
   return { ...s, pid: undefined, pgrpIsPid: s.pgrp === r.pid, sessionIsPid: s.session === r.pid, pgrp: undefined, session: undefined, stderr: r.stderr };
 }
 
+/**
+ * What shellProbe sees, the probe's directory and pid made comparable.
+ * @param {string} chpst
+ * @param {string[]} args
+ */
 function shellOf(chpst, args) {
   const dir = scratch('probe');
   const r = start(chpst, [...args, ...shellProbe(dir)]);
@@ -132,6 +146,10 @@ test("same fds, environment, argv, cwd and exe under Debian's chpst and ours (sh
 
 test('same state with fds closed or inherited at start, and a lowered NOFILE limit', { skip: !haveDebian }, () => {
   const script = 'ulimit -Sn 1000; exec 3</etc/hostname 7>/dev/null 12</etc/hostname; exec "$@" <&- 2>&-';
+  /**
+   * @param {string} chpst
+   * @param {string[]} args
+   */
   const probe = (chpst, args) => {
     const dir = scratch('probe');
     const r = run('/bin/bash', ['-c', script, 'bash', chpst, ...args, ...shellProbe(dir)]);
@@ -161,17 +179,21 @@ function makeRoot() {
 }
 
 test('-/ root: same chroot, same look-ups inside it', { skip: !haveDebian }, () => {
+  /** @param {string} chpst */
   const outcome = (chpst) => {
     const root = makeRoot();
     const r = run(chpst, ['-/', root, '-u', 'ghost:ghosts:spirits', '-U', 'ghost', '/bin/sh', '-c', 'pwd >/out; echo "$UID $GID" >>/out']);
-    const st = existsSync(join(root, 'out')) ? statSync(join(root, 'out')) : {};
-    return [r.code, r.stderr, readText(join(root, 'out')), st.uid, st.gid];
+    const st = existsSync(join(root, 'out')) ? statSync(join(root, 'out')) : undefined;
+    return [r.code, r.stderr, readText(join(root, 'out')), st?.uid, st?.gid];
   };
   assert.deepEqual(outcome(ours), outcome(theirs));
   assert.deepEqual(outcome(ours), [0, '', '/\n4321 4322\n', 4321, 4322]);
 });
 
-/** Symlinks named after the personalities, to `target`. */
+/**
+ * Symlinks named after the personalities, to `target`.
+ * @param {string} target
+ */
 function names(target) {
   const dir = scratch('names');
   for (const name of ['envdir', 'envuidgid', 'pgrphack', 'setuidgid', 'softlimit', 'setlock', 'dsetlock', 'denvdir', 'dchpst', 'xyz'])
@@ -185,6 +207,7 @@ test('same state under the personalities', { skip: !haveDebian }, () => {
   const plain = scratch('env');
   writeFileSync(join(plain, 'X'), 'x\n');
   writeFileSync(join(plain, 'KEEP'), '');
+  /** @type {[string, string[]][]} */
   const cases = [
     ['setuidgid', ['nobody']],
     ['envuidgid', ['nobody']],
@@ -203,7 +226,12 @@ test('same state under the personalities', { skip: !haveDebian }, () => {
   }
 });
 
-/** Outcome of a command that is expected to fail: exit code, stdout, stderr; whether it ran the program. */
+/**
+ * Outcome of a command that is expected to fail: exit code, stdout, stderr; whether it ran the program.
+ * @param {string} file
+ * @param {string[]} args
+ * @param {import('node:child_process').SpawnSyncOptions} [options]
+ */
 function outcome(file, args, options) {
   const marker = join(scratch('marker'), 'ran');
   const r = run(
@@ -261,6 +289,7 @@ test('same messages and exit codes for bad input', { skip: !haveDebian }, () => 
   ];
   for (const args of cases) assert.deepEqual(outcome(ours, args), outcome(theirs, args), args.join(' '));
 
+  /** @type {[string, string[]][]} */
   const personalityCases = [
     ['envdir', []],
     ['envdir', [withSub, ...touch]],
@@ -302,6 +331,10 @@ test('same messages when the kernel refuses a change or the user lacks a privile
   const secret = scratch('env');
   writeFileSync(join(secret, 'SECRET'), 'x', { mode: 0o600 });
   // the inner chpst runs as nobody: ours from a copy nobody can reach (the checkout may be private)
+  /**
+   * @param {string} chpst
+   * @param {string[]} args
+   */
   const nested = (chpst, args) => outcome(theirs, ['-u', 'nobody', chpst, ...args, 'touch', 'MARK']);
   for (const args of [
     ['-e', secret],
@@ -313,10 +346,12 @@ test('same messages when the kernel refuses a change or the user lacks a privile
     assert.deepEqual(nested(othersBin('chpst'), args), nested(theirs, args), args.join(' '));
   }
   // close stdin that was never open
+  /** @param {string} chpst */
   const closed = (chpst) => outcome('/bin/sh', ['-c', 'exec "$@" <&-', 'sh', chpst, '-0', 'touch', 'MARK']);
   assert.deepEqual(closed(ours), closed(theirs));
   if (!canFailSyscalls) return;
-  for (const rules of [
+  /** @type {import('./helpers.js').SyscallRule[][]} */
+  const ruleSets = [
     ['setgroups'],
     ['setgid'],
     ['setuid'],
@@ -324,7 +359,9 @@ test('same messages when the kernel refuses a change or the user lacks a privile
       { name: 'prlimit64', arg: 1, value: 4, nonzero: 2 },
       { name: 'setrlimit', arg: 0, value: 4 },
     ],
-  ]) {
+  ];
+  for (const rules of ruleSets) {
+    /** @param {string} chpst */
     const failing = (chpst) => {
       const [file, argv] = withFailingSyscalls(rules, [chpst, '-u', 'nobody', '-c', '5', 'touch', 'MARK']);
       return outcome(file, argv);
@@ -342,6 +379,7 @@ test('deliberate differences, by name (docs/differences.md)', { skip: !haveDebia
   // chpst-version: -V names runit-ts
   assert.match(outcome(ours, ['-V']).stderr, /^\$Id: runit-ts chpst \S+ \$\n/);
   // chpst-number-overflow: runit wraps 2^64+500 to 500 and :2^32:0 to root; here they saturate or are invalid
+  /** @param {string} chpst */
   const wrap = (chpst) => parseStatusProbe(run(chpst, ['-o', '18446744073709552116', ...statusProbe]).stdout).limits['Max open files'];
   assert.equal(wrap(theirs).soft, '500');
   assert.equal(wrap(ours).soft, wrap(ours).hard);
@@ -353,18 +391,22 @@ test('deliberate differences, by name (docs/differences.md)', { skip: !haveDebia
     writeFileSync(join(dir, `V${i}`), `val${i}\n`);
     symlinkSync('/nonexistent', join(dir, `L${i}`));
   }
+  /** @param {string} chpst */
   const linked = (chpst) => shellOf(chpst, ['-e', dir]).environ.filter((e) => /^L\d=/.test(e));
   assert.deepEqual(linked(ours), []);
   assert.notDeepEqual(linked(theirs), []);
   // chpst-envdir-names: runit lets `F=G` set F; here such a name sets nothing
   const named = scratch('env');
   writeFileSync(join(named, 'F=G'), 'v');
+  /** @param {string} chpst */
   const fs = (chpst) => shellOf(chpst, ['-e', named]).environ.filter((e) => e.startsWith('F='));
   assert.deepEqual(fs(theirs), ['F=G=v']);
   assert.deepEqual(fs(ours), []);
   // chpst-launcher-env: started by a program other than a shell, the launcher's shell exports PWD
+  /** @param {string} chpst */
   const direct = (chpst) => shellOf(chpst, []).environ;
   const { PWD, ...noPwd } = env;
+  /** @param {string} chpst */
   const without = (chpst) => {
     const d = scratch('probe');
     spawnSync(chpst, shellProbe(d), { env: noPwd, cwd: work });
