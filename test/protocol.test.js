@@ -9,13 +9,14 @@ import { encodeStatus, decodeStatus, statText, State } from '../dist/protocol/st
 import { taiLabel, parseTaiLabel, taiFromMicros, TAI_OFFSET } from '../dist/protocol/tai64n.js';
 import { writeAtomic } from '../dist/protocol/atomic-write.js';
 import { supervisorRunning, sendControl } from '../dist/protocol/control.js';
-import { debian, tempDir, makeService, startDetached, stopAll, waitFor, run, readText } from './helpers.js';
+import { debian, tempDir, makeService, startDetached, stopAll, waitFor, run, readText, stat, statusOf } from './helpers.js';
 
 after(stopAll);
 
 test('decodes the reference example record', () => {
   const bytes = Buffer.from('400000006b01f40728aebdd40b170000007500' + '01', 'hex');
   const s = decodeStatus(bytes);
+  assert.ok(s);
   assert.equal(s.pid, 5899);
   assert.equal(s.state, State.Run);
   assert.equal(s.wantUp, true);
@@ -66,8 +67,8 @@ test('decodes the status Debian runsv writes', async () => {
   // runsv writes supervise/pid before supervise/status: wait for the status record too
   const s = await waitFor(
     () => {
-      const status = decodeStatus(readFileSync(join(dir, 'supervise/status')));
-      return status.pid === pid && status;
+      const status = statusOf(dir);
+      return status?.pid === pid && status;
     },
     { what: 'status naming the pid' },
   );
@@ -76,8 +77,8 @@ test('decodes the status Debian runsv writes', async () => {
   assert.ok(Math.abs(Number(s.time.sec - TAI_OFFSET) - Date.now() / 1000) < 5);
   assert.equal(supervisorRunning(join(dir, 'supervise')), true);
   sendControl(join(dir, 'supervise'), 'p');
-  await waitFor(() => decodeStatus(readFileSync(join(dir, 'supervise/status'))).paused, { what: 'paused byte' });
-  assert.equal(readText(join(dir, 'supervise/stat')), 'run, paused\n');
+  await waitFor(() => statusOf(dir)?.paused, { what: 'paused byte' });
+  assert.equal(stat(dir), 'run, paused\n');
 });
 
 test('Debian sv reads the status we encode', () => {
@@ -90,6 +91,7 @@ test('Debian sv reads the status we encode', () => {
   const control = openSync(join(dir, 'supervise/control'), constants.O_RDWR | constants.O_NONBLOCK);
   try {
     const now = BigInt(Math.floor(Date.now() / 1000));
+    /** @param {Pick<import('../dist/protocol/status.js').Status, 'pid' | 'wantUp' | 'state'> & Partial<import('../dist/protocol/status.js').Status>} fields */
     const record = (fields) =>
       writeFileSync(join(dir, 'supervise/status'), encodeStatus({ time: { sec: TAI_OFFSET + now - 12n, nsec: 0 }, paused: false, gotTerm: false, ...fields }));
     const sv = () => run(debian('sv'), ['status', dir]).stdout.replace(/ 1[23]s/, ' 12s');
