@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mkdirSync, symlinkSync, readlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, readlinkSync, writeFileSync, readFileSync } from 'node:fs';
 import { bin, tempDir, run, readText } from './helpers.js';
 
 const DEBIAN = '/usr/sbin/runsvchdir';
@@ -27,6 +27,14 @@ done >"$out/tree"
 
 const STANDARD = 'mkdir default single other && ln -s /etc/runit/runsvdir/default current';
 
+/**
+ * Run `prog` with `args` on a fresh tmpfs at `mount`, /etc/runit/runsvdir
+ * made by `setup`, in a private mount namespace: its exit code, output, and
+ * what /etc/runit/runsvdir holds afterwards.
+ * @param {string} prog
+ * @param {string[]} args
+ * @param {{ setup?: string, mount?: string }} [options]
+ */
 function runIn(prog, args, { setup = STANDARD, mount = '/etc/runit/runsvdir' } = {}) {
   const out = tempDir('runsvchdir-');
   const r = run('unshare', ['--mount', 'sh', '-c', DRIVER, 'sh', prog, out, mount, setup, ...args]);
@@ -34,7 +42,7 @@ function runIn(prog, args, { setup = STANDARD, mount = '/etc/runit/runsvdir' } =
   return {
     code: Number(readText(join(out, 'code'))),
     stdout: readText(join(out, 'stdout')),
-    stderr: readText(join(out, 'stderr')).split(prog).join('PROG'),
+    stderr: readFileSync(join(out, 'stderr'), 'utf8').split(prog).join('PROG'),
     tree: readText(join(out, 'tree')),
   };
 }
@@ -96,7 +104,7 @@ for (const c of cases) {
     const ours = runIn(bin('runsvchdir'), c.args, c);
     const theirs = runIn(DEBIAN, c.args, c);
     assert.deepEqual(ours, theirs);
-    for (const [key, value] of Object.entries(c.expect)) assert.equal(ours[key], value, key);
+    for (const [key, value] of Object.entries(c.expect)) assert.equal(ours[/** @type {keyof typeof ours} */ (key)], value, key);
   });
 }
 

@@ -53,6 +53,10 @@ test('utmp codec: glibc layouts, round trip, C strings', () => {
 
 test("utmp edits: runit's matching (user set, C-string line) and what a logout changes", () => {
   const records = FIXTURE.map((e) => encodeUtmp(e));
+  /**
+   * @param {number} i
+   * @param {string} line
+   */
   const match = (i, line) => matchesLogin(records[i], Buffer.from(line));
   assert.equal(match(0, 'pts/0'), true);
   assert.equal(match(1, 'tty2'), false, 'no user');
@@ -71,6 +75,10 @@ test("utmp edits: runit's matching (user set, C-string line) and what a logout c
 });
 
 test("usage, -V and bad options as Debian's", () => {
+  /**
+   * @param {import('./helpers.js').RunResult} r
+   * @param {string} prog
+   */
   const normalize = (r, prog) => ({
     ...r,
     stderr: r.stderr
@@ -101,6 +109,19 @@ date +%s >"$out/after"
 exit 0
 `;
 
+/**
+ * A record as read back: its time replaced by 'NOW' when set during the run.
+ * @typedef {Omit<import('../dist/init/utmp.js').UtmpEntry, 'seconds'> & { seconds: number | 'NOW' }} ReadEntry
+ */
+
+/**
+ * Run `prog` with `args` on utmp and wtmp files (`inputs`: utmp, wtmp,
+ * setup) in a private mount namespace: its exit code, output, and the files
+ * afterwards.
+ * @param {string} prog
+ * @param {string[]} args
+ * @param {{ utmp?: Buffer, wtmp?: Buffer, setup?: string }} inputs
+ */
 function runIn(prog, args, inputs) {
   const dir = tempDir('utmpset-in-');
   for (const [name, content] of Object.entries(inputs)) writeFileSync(join(dir, name), content);
@@ -109,10 +130,14 @@ function runIn(prog, args, inputs) {
   assert.equal(r.code, 0, r.stderr);
   const before = Number(readText(join(out, 'before')));
   const after = Number(readText(join(out, 'after')));
-  /** the records, with each time the run set replaced by 'NOW' */
+  /**
+   * the records, with each time the run set replaced by 'NOW' (a partial record as hex)
+   * @param {string} name
+   */
   const records = (name) => {
     if (!existsSync(join(out, name))) return undefined;
     const data = readFileSync(join(out, name));
+    /** @type {(ReadEntry | string)[]} */
     const list = [];
     for (let at = 0; at < data.length; at += L.size) {
       if (data.length - at < L.size) {
@@ -121,15 +146,14 @@ function runIn(prog, args, inputs) {
       }
       const entry = decodeUtmp(data.subarray(at, at + L.size));
       // a little slack: this machine's wall clock has been seen to step
-      if (entry.seconds >= before - 2 && entry.seconds <= after + 2) entry.seconds = 'NOW';
-      list.push(entry);
+      list.push(entry.seconds >= before - 2 && entry.seconds <= after + 2 ? { ...entry, seconds: 'NOW' } : entry);
     }
     return list;
   };
   return {
     code: Number(readText(join(out, 'code'))),
     stdout: readText(join(out, 'stdout')),
-    stderr: readText(join(out, 'stderr')).split(prog).join('PROG'),
+    stderr: readFileSync(join(out, 'stderr'), 'utf8').split(prog).join('PROG'),
     utmp: records('utmp'),
     wtmp: records('wtmp'),
     wtmpMode: readText(join(out, 'wtmp-mode')),
@@ -137,7 +161,9 @@ function runIn(prog, args, inputs) {
 }
 
 const original = () => FIXTURE.map((e) => decodeUtmp(encodeUtmp(e)));
+/** @param {number} i */
 const withLogout = (i) => original().map((e, j) => (j === i ? { ...e, type: UT.DEAD_PROCESS, user: '', host: '', seconds: 'NOW' } : e));
+/** @param {string} line */
 const wtmpRecord = (line) => ({ ...decodeUtmp(encodeUtmp({ type: UT.DEAD_PROCESS, line })), seconds: 'NOW' });
 const oldWtmp = encodeUtmp({ type: UT.USER_PROCESS, line: 'tty2', user: 'alice', seconds: 1600000000 });
 
@@ -211,7 +237,7 @@ for (const c of cases) {
     const ours = runIn(bin('utmpset'), c.args, c.inputs);
     const theirs = runIn(DEBIAN, c.args, c.inputs);
     assert.deepEqual(ours, theirs);
-    for (const [key, value] of Object.entries(c.expect)) assert.deepEqual(ours[key], value, key);
+    for (const [key, value] of Object.entries(c.expect)) assert.deepEqual(ours[/** @type {keyof typeof ours} */ (key)], value, key);
   });
 }
 
