@@ -7,8 +7,20 @@ import { parseNumericIds, resolveExtended, resolveAccount } from '../dist/chpst/
 import { Environment, envFileValue, getEnv } from '../dist/chpst/environment.js';
 import { softLimit } from '../dist/chpst/apply.js';
 
+/** @param {string} s */
 const b = (s) => Buffer.from(s, 'latin1');
+/** @param {Buffer[]} entries */
 const texts = (entries) => entries.map((e) => e.toString('latin1'));
+
+/**
+ * The plan of a command line that parses (no usage error).
+ * @param {Parameters<typeof parseArgs>} args
+ */
+function planOf(...args) {
+  const parsed = parseArgs(...args);
+  assert.ok(!('usage' in parsed), `${args[0]} ${args[1].join(' ')}: ${JSON.stringify(parsed)}`);
+  return parsed;
+}
 
 test('invocation: basename, one leading d stripped, personality by name', () => {
   assert.deepEqual(invocation('/usr/bin/chpst'), { base: 'chpst', name: 'chpst', personality: 'chpst' });
@@ -65,7 +77,7 @@ test('numbers: digits only, empty is 0; nice takes a sign and saturates', () => 
 });
 
 test('chpst: every option lands in the plan', () => {
-  const plan = parseArgs('chpst', ['-vP012', '-u', 'a:b', '-U', ':1:2', '-b', 'zero', '-e', 'env', '-/', '/r', '-n', '-3', '-L', 'lock', 'prog', 'arg'], {
+  const plan = planOf('chpst', ['-vP012', '-u', 'a:b', '-U', ':1:2', '-b', 'zero', '-e', 'env', '-/', '/r', '-n', '-3', '-L', 'lock', 'prog', 'arg'], {
     extensions: true,
   });
   assert.equal(plan.personality, 'chpst');
@@ -85,16 +97,21 @@ test('chpst: every option lands in the plan', () => {
 });
 
 test('chpst: limits; -m sets four, later options override earlier ones', () => {
-  let plan = parseArgs('chpst', ['-m', '100', '-d', '200', '-o', '7', '-p', '8', '-f', '9', '-c', '10', '-r', '11', '-t', '12', 'p']);
+  let plan = planOf('chpst', ['-m', '100', '-d', '200', '-o', '7', '-p', '8', '-f', '9', '-c', '10', '-r', '11', '-t', '12', 'p']);
   assert.deepEqual(plan.limits, { DATA: 200n, STACK: 100n, MEMLOCK: 100n, AS: 100n, NOFILE: 7n, NPROC: 8n, FSIZE: 9n, CORE: 10n, RSS: 11n, CPU: 12n });
-  plan = parseArgs('chpst', ['-d', '200', '-m', '100', 'p']);
+  plan = planOf('chpst', ['-d', '200', '-m', '100', 'p']);
   assert.equal(plan.limits.DATA, 100n);
-  plan = parseArgs('chpst', ['-o', '', 'p']);
+  plan = planOf('chpst', ['-o', '', 'p']);
   assert.equal(plan.limits.NOFILE, 0n);
 });
 
 test('chpst: usage errors (exit 100 in the CLI) and their texts', () => {
+  /**
+   * @param {string[]} [_args]
+   * @param {string} [message]
+   */
   const usage = (_args, message) => {
+    /** @type {import('../dist/chpst/options.js').UsageError} */
     const u = { usage: true, name: 'chpst', text: USAGE.chpst };
     if (message) u.message = message;
     return u;
@@ -109,7 +126,7 @@ test('chpst: usage errors (exit 100 in the CLI) and their texts', () => {
   assert.deepEqual(parseArgs('chpst', ['-l', 'a', '-L', 'b', 'p']), usage());
   assert.deepEqual(parseArgs('chpst', ['-V', '-x', 'p']), usage([], VERSION));
   assert.deepEqual(parseArgs('chpst', ['-C', '/', 'p']), usage([], 'chpst: illegal option -- C'));
-  assert.deepEqual(parseArgs('chpst', ['-C', '/', 'p'], { extensions: true }).chdir, '/');
+  assert.deepEqual(planOf('chpst', ['-C', '/', 'p'], { extensions: true }).chdir, '/');
   // getopt names the program by basename, the usage line strips one d
   assert.deepEqual(parseArgs('/x/dchpst', ['-Q']), usage([], 'dchpst: illegal option -- Q'));
   assert.deepEqual(parseArgs('/x/xyz', []), { usage: true, name: 'xyz', text: USAGE.chpst });
@@ -117,30 +134,30 @@ test('chpst: usage errors (exit 100 in the CLI) and their texts', () => {
 
 test('personalities: envdir, envuidgid, setuidgid, pgrphack', () => {
   assert.deepEqual(parseArgs('envdir', ['dir']), { usage: true, name: 'envdir', text: ' dir child' });
-  let plan = parseArgs('/bin/envdir', ['-x', 'prog', 'a']);
+  let plan = planOf('/bin/envdir', ['-x', 'prog', 'a']);
   assert.deepEqual(plan.envDir, { dir: '-x', skipSubdirs: false });
   assert.deepEqual(plan.program, ['prog', 'a']);
-  plan = parseArgs('setuidgid', ['nobody:daemon', 'id']);
+  plan = planOf('setuidgid', ['nobody:daemon', 'id']);
   assert.deepEqual(plan.setUser, { spec: 'nobody:daemon', extended: false });
-  plan = parseArgs('envuidgid', ['nobody', 'env']);
+  plan = planOf('envuidgid', ['nobody', 'env']);
   assert.deepEqual(plan.envUser, { spec: 'nobody', extended: false });
   assert.deepEqual(parseArgs('setuidgid', ['nobody']), { usage: true, name: 'setuidgid', text: ' account child' });
   assert.deepEqual(parseArgs('envuidgid', []), { usage: true, name: 'envuidgid', text: ' account child' });
-  plan = parseArgs('pgrphack', ['-x']);
+  plan = planOf('pgrphack', ['-x']);
   assert.equal(plan.setsid, true);
   assert.deepEqual(plan.program, ['-x']);
   assert.deepEqual(parseArgs('pgrphack', []), { usage: true, name: 'pgrphack', text: ' child' });
 });
 
 test('setlock: default and -N fail at once, -n waits, -x quiet, -X undoes it', () => {
-  let plan = parseArgs('setlock', ['f', 'p']);
+  let plan = planOf('setlock', ['f', 'p']);
   assert.deepEqual(plan.lock, { path: 'f', wait: false });
   assert.equal(plan.quietFailure, false);
-  plan = parseArgs('setlock', ['-nx', 'f', 'p', 'a']);
+  plan = planOf('setlock', ['-nx', 'f', 'p', 'a']);
   assert.deepEqual(plan.lock, { path: 'f', wait: true });
   assert.equal(plan.quietFailure, true);
   assert.deepEqual(plan.program, ['p', 'a']);
-  plan = parseArgs('setlock', ['-n', '-N', '-x', '-X', 'f', 'p']);
+  plan = planOf('setlock', ['-n', '-N', '-x', '-X', 'f', 'p']);
   assert.deepEqual(plan.lock, { path: 'f', wait: false });
   assert.equal(plan.quietFailure, false);
   assert.deepEqual(parseArgs('setlock', ['f']), { usage: true, name: 'setlock', text: USAGE.setlock });
@@ -148,9 +165,9 @@ test('setlock: default and -N fail at once, -n waits, -x quiet, -X undoes it', (
 });
 
 test('softlimit: own letters, = means the hard limit, bad numbers give chpst usage', () => {
-  const plan = parseArgs('softlimit', ['-a', '1', '-c', '=', '-d', '3', '-f', '4', '-l', '5', '-o', '6', '-p', '7', '-r', '8', '-s', '9', '-t', '10', 'p']);
+  const plan = planOf('softlimit', ['-a', '1', '-c', '=', '-d', '3', '-f', '4', '-l', '5', '-o', '6', '-p', '7', '-r', '8', '-s', '9', '-t', '10', 'p']);
   assert.deepEqual(plan.limits, { AS: 1n, CORE: 'hard', DATA: 3n, FSIZE: 4n, MEMLOCK: 5n, NOFILE: 6n, NPROC: 7n, RSS: 8n, STACK: 9n, CPU: 10n });
-  assert.deepEqual(parseArgs('softlimit', ['-m', '=', 'p']).limits, { DATA: 'hard', STACK: 'hard', MEMLOCK: 'hard', AS: 'hard' });
+  assert.deepEqual(planOf('softlimit', ['-m', '=', 'p']).limits, { DATA: 'hard', STACK: 'hard', MEMLOCK: 'hard', AS: 'hard' });
   assert.deepEqual(parseArgs('softlimit', ['-c', 'x', 'p']), { usage: true, name: 'softlimit', text: USAGE.chpst });
   assert.deepEqual(parseArgs('softlimit', ['-z']), { usage: true, name: 'softlimit', text: USAGE.softlimit, message: 'softlimit: illegal option -- z' });
   assert.deepEqual(parseArgs('softlimit', ['-c']), {
@@ -179,9 +196,15 @@ test('numeric uid:gids: empty fields are 0, a uid needs a colon, junk and overfl
   assert.equal(parseNumericIds(`1:${sixty.join(':')}:61`), undefined);
 });
 
+/** @type {Record<string, { uid: number, gid: number }>} */
+const USERS = { nobody: { uid: 65534, gid: 65534 }, www: { uid: 33, gid: 33 } };
+/** @type {Record<string, number>} */
+const GROUPS = { daemon: 1, adm: 4, nogroup: 65534 };
 const fakeLookup = {
-  user: (name) => ({ nobody: { uid: 65534, gid: 65534 }, www: { uid: 33, gid: 33 } })[name],
-  group: (name) => ({ daemon: 1, adm: 4, nogroup: 65534 })[name],
+  /** @param {string} name */
+  user: (name) => USERS[name],
+  /** @param {string} name */
+  group: (name) => GROUPS[name],
 };
 
 test('user[:group...] specs: look-ups, numeric form, unknown names', () => {
@@ -198,7 +221,9 @@ test('user[:group...] specs: look-ups, numeric form, unknown names', () => {
   assert.equal(resolveAccount(':1:2', fakeLookup), 'unknown');
   // more than 60 groups: the rest is ignored, as by runit
   const many = Array.from({ length: 61 }, () => 'adm').join(':');
-  assert.equal(resolveExtended(`nobody:${many}:ghost`, fakeLookup).gids.length, 60);
+  const ids = resolveExtended(`nobody:${many}:ghost`, fakeLookup);
+  assert.ok(typeof ids === 'object');
+  assert.equal(ids.gids.length, 60);
 });
 
 test('a failing look-up is reported, not taken for an unknown user', () => {
@@ -229,17 +254,17 @@ test('environment: only the first entry of a name is replaced; names are bytes; 
   const env2 = new Environment([b('F=1')]);
   env2.unset('F=G');
   assert.deepEqual(texts(env2.entries()), ['F=G']);
-  assert.equal(getEnv([b('XPATH=1'), b('PATH=/a'), b('PATH=/b')], 'PATH').toString(), '/a');
+  assert.equal(getEnv([b('XPATH=1'), b('PATH=/a'), b('PATH=/b')], 'PATH')?.toString(), '/a');
   assert.equal(getEnv([b('A=1')], 'PATH'), undefined);
 });
 
 test('envdir file values: first line, trailing blanks cut, NUL to newline, empty file removes', () => {
   assert.equal(envFileValue(b('')), undefined);
-  assert.equal(envFileValue(b('\n')).toString(), '');
-  assert.equal(envFileValue(b('hello \t \nsecond\n')).toString(), 'hello');
-  assert.equal(envFileValue(b('a\0b \n')).toString(), 'a\nb');
-  assert.equal(envFileValue(b('  lead')).toString(), '  lead');
-  assert.equal(envFileValue(b('x\r\n')).toString(), 'x\r');
+  assert.equal(envFileValue(b('\n'))?.toString(), '');
+  assert.equal(envFileValue(b('hello \t \nsecond\n'))?.toString(), 'hello');
+  assert.equal(envFileValue(b('a\0b \n'))?.toString(), 'a\nb');
+  assert.equal(envFileValue(b('  lead'))?.toString(), '  lead');
+  assert.equal(envFileValue(b('x\r\n'))?.toString(), 'x\r');
   assert.deepEqual(envFileValue(b('\xe9\xff')), b('\xe9\xff'));
 });
 
