@@ -18,7 +18,7 @@ const texts = (entries) => entries.map((e) => e.toString('latin1'));
  */
 function planOf(...args) {
   const parsed = parseArgs(...args);
-  assert.ok(!('usage' in parsed), `${args[0]} ${args[1].join(' ')}: ${JSON.stringify(parsed)}`);
+  assert.ok(!('usage' in parsed), `${args[0]} ${args[1].join(' ')}: a usage error`);
   return parsed;
 }
 
