@@ -13,25 +13,47 @@ import { flagFiles, DEBIAN_FLAGS } from '../dist/init/flags.js';
 import { execCheck } from '../dist/init/platform.js';
 import { tempDir } from './helpers.js';
 
+/**
+ * @typedef {import('../dist/sys/spawn.js').ExitStatus} ExitStatus
+ * @typedef {import('../dist/init/platform.js').Program} Program
+ * @typedef {import('../dist/init/platform.js').Platform} Platform
+ */
+
+/** @implements {Platform} */
 class FakeSystem {
   constructor() {
+    /** @type {string[]} lines printed */
     this.lines = [];
+    /** @type {(string | number)[][]} what was done to the system, in order */
     this.calls = [];
+    /** @type {Map<string, number>} modes of the files that exist */
     this.modes = new Map();
+    /** @type {{ at: number, fn: () => void }[]} */
     this.timers = [];
     this.now = 0;
     this.nextPid = 100;
+    /** @type {Map<number, { path: string, onExit: (status: ExitStatus) => void }>} */
     this.running = new Map();
     this.others = 0;
+    /** @type {number | undefined} */
     this.exitCode = undefined;
   }
+  /**
+   * @param {string} path
+   * @param {Program} _program
+   * @param {(status: ExitStatus) => void} onExit
+   */
   start(path, _program, onExit) {
     const pid = this.nextPid++;
     this.running.set(pid, { path, onExit });
     this.calls.push(['start', path]);
     return pid;
   }
-  /** the running program started from `path` ends */
+  /**
+   * the running program started from `path` ends
+   * @param {string} path
+   * @param {ExitStatus} [status]
+   */
   end(path, status = { code: 0, signal: 0 }) {
     for (const [pid, child] of this.running) {
       if (child.path !== path) continue;
@@ -41,37 +63,58 @@ class FakeSystem {
     }
     throw new Error(`${path} is not running`);
   }
+  /** @param {string} path */
   pidOf(path) {
     for (const [pid, child] of this.running) if (child.path === path) return pid;
     return undefined;
   }
+  /**
+   * @param {number} pid
+   * @param {number} signal
+   */
   kill(pid, signal) {
     this.calls.push(['kill', pid, signal]);
   }
+  /** @param {number} signal */
   killAll(signal) {
     this.calls.push(['killAll', signal]);
     return this.others > 0;
   }
   reapOrphans() {}
+  /** @param {string} path */
   ownerExecutable(path) {
     return ((this.modes.get(path) ?? 0) & 0o100) !== 0;
   }
+  /**
+   * @param {string} path
+   * @param {number} mode
+   */
   chmod(path, mode) {
     this.calls.push(['chmod', path, mode]);
     this.modes.set(path, mode);
   }
+  /** @param {string} path */
   exists(path) {
     return this.modes.has(path);
   }
+  /** @param {string} line */
   print(line) {
     this.lines.push(line);
   }
   regetConsole() {}
+  /**
+   * @param {number} ms
+   * @param {() => void} fn
+   */
   setTimer(ms, fn) {
     const timer = { at: this.now + ms, fn };
     this.timers.push(timer);
-    return () => (this.timers = this.timers.filter((t) => t !== timer));
+    return () => void (this.timers = this.timers.filter((t) => t !== timer));
   }
+  /**
+   * the fake clock moves on by `ms`, running the timers that come due
+   * @param {number} ms
+   */
   advance(ms) {
     const until = this.now + ms;
     for (;;) {
@@ -86,9 +129,11 @@ class FakeSystem {
   sync() {
     this.calls.push(['sync']);
   }
+  /** @param {number} howto */
   reboot(howto) {
     this.calls.push(['reboot', howto]);
   }
+  /** @param {number} code */
   exit(code) {
     this.exitCode = code;
   }
@@ -96,6 +141,15 @@ class FakeSystem {
 
 const VERSION = '$Id: test $';
 
+/**
+ * @typedef {{ graceMs?: number, runitFlags?: boolean }} SetupOptions
+ */
+
+/**
+ * A stage runner on the fake system, started (stage 1 running).
+ * @param {import('../dist/init/mode.js').Mode} mode
+ * @param {SetupOptions} [options]
+ */
 function setup(mode, { graceMs = 8000, runitFlags = true } = {}) {
   const dir = tempDir('runit-unit-');
   // flagFiles() looks for DIR/stopit on disk to choose the pair
@@ -103,10 +157,14 @@ function setup(mode, { graceMs = 8000, runitFlags = true } = {}) {
   const sys = new FakeSystem();
   const runner = new StageRunner(sys, { dir, mode, graceMs, version: VERSION });
   runner.start();
-  return { dir, sys, runner, path: (n) => `${dir}/${n}` };
+  return { dir, sys, runner, path: (/** @type {string | number} */ n) => `${dir}/${n}` };
 }
 
-/** From boot into stage 2. */
+/**
+ * From boot into stage 2.
+ * @param {import('../dist/init/mode.js').Mode} mode
+ * @param {SetupOptions} [options]
+ */
 function toStage2(mode, options) {
   const s = setup(mode, options);
   s.sys.end(s.path(1));
@@ -344,6 +402,11 @@ test("flag files: runit's pair when DIR/stopit exists (a dangling symlink counts
 
 test('execCheck: what execve would say before the stage is started through /bin/sh', () => {
   const dir = tempDir();
+  /**
+   * @param {string} name
+   * @param {string} content
+   * @param {number} mode
+   */
   const file = (name, content, mode) => {
     writeFileSync(join(dir, name), content, { mode });
     return join(dir, name);
