@@ -9,7 +9,9 @@ import { LineFramer, replacementMap } from '../dist/logger/lines.js';
 import { WriteModel } from '../dist/logger/write-model.js';
 import { parseSvlogdArgs } from '../dist/logger/args.js';
 
+/** @param {string} text */
 function parse(text) {
+  /** @type {string[]} */
   const warnings = [];
   const config = parseConfig(Buffer.from(text, 'latin1'), (m) => warnings.push(m));
   return { config, warnings };
@@ -91,6 +93,10 @@ test('scanIp4', () => {
   assert.equal(scanIp4(Buffer.from('1..2.3'), 0), undefined);
 });
 
+/**
+ * @param {string} p
+ * @param {string} s
+ */
 const m = (p, s) => pmatch(Buffer.from(p, 'latin1'), Buffer.from(s, 'latin1'), 0, s.length);
 
 test('pmatch: literal, star, plus, runit quirks', () => {
@@ -118,6 +124,7 @@ test('pmatch: literal, star, plus, runit quirks', () => {
 
 test('selectLine: last match of each class wins, stderr off by default', () => {
   const { config } = parse('-*\n+*keep*\ne*!*\nE*?*\n');
+  /** @param {string} s */
   const sel = (s) => selectLine(config.instructions, Buffer.from(s), 0, s.length);
   assert.equal(sel('nothing'), 0);
   assert.equal(sel('keep this'), 1);
@@ -149,9 +156,15 @@ test('stamps: -t TAI64N, -tt, -ttt; 26 bytes; 10 µs truncated', () => {
   assert.equal(kept.toString(), '1970-01-01_00:00:00.00000 ', 'returned buffers are not reused');
 });
 
-/** Run chunks through a LineFramer; returns the events. */
+/**
+ * Run chunks through a LineFramer; returns the events.
+ * @param {string[]} chunks
+ * @param {{ lineMax?: number, map?: ReturnType<typeof replacementMap> }} [options]
+ */
 function frame(chunks, { lineMax = 10, map } = {}) {
+  /** @type {(string | number)[][]} */
   const events = [];
+  /** @type {import('../dist/logger/lines.js').LineSink} */
   const sink = {
     line: (buf, s, e, stamp) => events.push(['line', buf.toString('latin1', s, e), stamp.toString()]),
     lines: (buf, start, ends, count, stamp) => {
@@ -221,6 +234,7 @@ test('lines: replacement applies to the first len bytes only', () => {
 
 test('replacementMap: < 32, > 126 and the -R set', () => {
   const map = replacementMap(0x5f, Buffer.from('ab'));
+  assert.ok(map);
   assert.equal(map[9], 0x5f);
   assert.equal(map[127], 0x5f);
   assert.equal(map[0xc3], 0x5f);
@@ -230,8 +244,15 @@ test('replacementMap: < 32, > 126 and the -R set', () => {
   assert.equal(replacementMap(undefined), undefined);
 });
 
-/** Feed a WriteModel; returns the rotations as [pos, size]. */
+/**
+ * Feed a WriteModel; returns the rotations as [pos, size].
+ * @param {number} sizeMax
+ * @param {number} lineMax
+ * @param {number} bufLen
+ * @param {(w: WriteModel) => void} steps
+ */
 function model(sizeMax, lineMax, bufLen, steps) {
+  /** @type {[number, number][]} */
   const rotations = [];
   const w = new WriteModel(sizeMax, lineMax, bufLen, 0, (pos, size) => rotations.push([pos, size]));
   steps(w);
@@ -286,9 +307,10 @@ test('write model: a line longer than -b is written in buffer-sized pieces', () 
 });
 
 test('args: options, sgetopt rules, usage conditions', () => {
+  /** @param {string[]} args */
   const ok = (args) => {
     const r = parseSvlogdArgs(args);
-    assert.equal(r.ok, true, JSON.stringify(r));
+    assert.ok(r.ok, JSON.stringify(r));
     return r.options;
   };
   assert.equal(ok(['-tt', 'd']).timestamp, 2);
