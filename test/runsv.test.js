@@ -48,10 +48,11 @@ const status = (dir) => {
 };
 
 /** A run script that records its pid and every signal it gets. */
+/** Says which signals it got; `starts` gets its pid once its traps are set. */
 const TRAP_RUN = `#!/bin/sh
-echo $$ >> starts
 for s in HUP ALRM INT QUIT USR1 USR2 CONT; do trap "echo $s >> signals" $s; done
 trap 'echo TERM >> signals; exit 0' TERM
+echo $$ >> starts
 while :; do sleep 0.1; done
 `;
 
@@ -73,6 +74,18 @@ async function supervise(files, { runsv = bin('runsv') } = {}) {
  * @param {number} [notPid]
  */
 const runningPid = (dir, notPid = 0) => running(dir, { notPid });
+
+/**
+ * The pid of a running TRAP_RUN once its traps are set (a signal sent
+ * earlier would take its default action).
+ * @param {string} dir
+ * @param {number} [notPid]
+ */
+async function trappingPid(dir, notPid = 0) {
+  const pid = await runningPid(dir, notPid);
+  await waitFor(() => fileLines(join(dir, 'starts')).includes(String(pid)), { what: `traps of ${pid} set` });
+  return pid;
+}
 
 test('starts ./run and publishes supervise/ with runit modes and bytes', async () => {
   const { dir } = await supervise({ run: '#!/bin/sh\nexec sleep 1000\n' });
@@ -167,7 +180,7 @@ test('o runs the service once; u restarts it after it exits', async () => {
 
 test('signal letters reach the service: h a i q 1 2 t, p/c pause flags', async () => {
   const { dir } = await supervise({ run: TRAP_RUN });
-  const pid = await runningPid(dir);
+  const pid = await trappingPid(dir);
   control(dir, 'haiq12');
   await waitFor(() => fileLines(join(dir, 'signals')).length >= 6, { what: 'six signals' });
   assert.deepEqual(fileLines(join(dir, 'signals')).sort(), ['ALRM', 'HUP', 'INT', 'QUIT', 'USR1', 'USR2']);
@@ -184,7 +197,7 @@ test('signal letters reach the service: h a i q 1 2 t, p/c pause flags', async (
 
 test('k kills the service with SIGKILL; it is restarted and the state stays consistent', async () => {
   const { dir } = await supervise({ run: TRAP_RUN, finish: '#!/bin/sh\necho "$@" >> finished\n' });
-  const pid = await runningPid(dir);
+  const pid = await trappingPid(dir);
   control(dir, 'k');
   const next = await runningPid(dir, pid);
   assert.notEqual(next, pid);
@@ -199,7 +212,7 @@ test('custom control/t exiting 0 replaces the TERM; control/h output goes to the
     'control/h': '#!/bin/sh\necho from-control-h\nexit 1\n',
     'log/run': '#!/bin/sh\nexec cat > out\n',
   });
-  await runningPid(dir);
+  await trappingPid(dir);
   control(dir, 'h');
   await waitFor(() => fileLines(join(dir, 'signals')).includes('HUP'), { what: 'HUP after control/h failed' });
   await waitFor(() => readText(join(dir, 'log/out'))?.includes('from-control-h'), { what: 'control/h output in log' });
@@ -226,7 +239,7 @@ test('x stops the service, then its log, then runsv exits 0', async () => {
 
 test('SIGTERM acts as x', async () => {
   const { dir, child } = await supervise({ run: TRAP_RUN });
-  const pid = await runningPid(dir);
+  const pid = await trappingPid(dir);
   process.kill(child.pid, 'SIGTERM');
   assert.equal((await child.exited).code, 0);
   assert.ok(fileLines(join(dir, 'signals')).includes('TERM'));
@@ -235,7 +248,7 @@ test('SIGTERM acts as x', async () => {
 
 test('garbage on supervise/control is ignored and control still works', async () => {
   const { dir } = await supervise({ run: TRAP_RUN });
-  const pid = await runningPid(dir);
+  const pid = await trappingPid(dir);
   control(dir, Buffer.from([0, 255, 10, 0x7a, 0x55, 0x44, 13]).toString('latin1'));
   control(dir, 'h');
   await waitFor(() => fileLines(join(dir, 'signals')).includes('HUP'), { what: 'HUP' });

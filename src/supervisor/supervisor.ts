@@ -133,10 +133,9 @@ export class Supervisor {
     // The locks are ours, so whoever wrote these files is gone: adopt what it left running.
     for (const s of this.supervised) this.adopt(s);
     if (this.log) this.openLogPipe();
-    for (const { program, files, label } of this.supervised) {
-      this.listen(program, label, openControlFifo(files.dir, label));
-      files.write(program);
-    }
+    for (const { program, files, label } of this.supervised) this.listen(program, label, openControlFifo(files.dir, label));
+    // no status is written here: start() follows in the same turn and
+    // publishes each program once, already running where it starts
     for (const { files, label } of this.supervised) this.fds.push(openOkFifo(files.dir, label));
   }
 
