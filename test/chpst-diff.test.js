@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync, mkdirSync, chmodSync, symlinkSync, existsSync, openSync, closeSync, statSync, readFileSync } from 'node:fs';
+import { writeFileSync, mkdirSync, symlinkSync, existsSync, openSync, closeSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   bin,
@@ -20,6 +20,7 @@ import {
   withFailingSyscalls,
   canFailSyscalls,
   othersBin,
+  chrootWithShell,
 } from './helpers.js';
 import { flockExclusive } from '../dist/sys/fd.js';
 
@@ -160,23 +161,8 @@ test('same state with fds closed or inherited at start, and a lowered NOFILE lim
   for (const args of [[], ['-l', join(lockDir, 'l4')], ['-o', '500']]) assert.deepEqual(probe(ours, args), probe(theirs, args), args.join(' '));
 });
 
-/** A root with dash and libc, and users that exist only there. */
-function makeRoot() {
-  const root = scratch('root');
-  const sh = spawnSync('readlink', ['-f', '/bin/sh'], { encoding: 'utf8' }).stdout.trim();
-  const files = ['/bin/sh', sh];
-  for (const m of spawnSync('ldd', [sh], { encoding: 'utf8' }).stdout.matchAll(/(\/\S+)/g))
-    files.push(m[1], spawnSync('readlink', ['-f', m[1]], { encoding: 'utf8' }).stdout.trim());
-  for (const file of files) {
-    mkdirSync(join(root, file, '..'), { recursive: true });
-    if (!existsSync(join(root, file))) writeFileSync(join(root, file), readFileSync(file), { mode: 0o755 });
-  }
-  mkdirSync(join(root, 'etc'));
-  writeFileSync(join(root, 'etc/passwd'), 'ghost:x:4321:4322::/:/bin/sh\n');
-  writeFileSync(join(root, 'etc/group'), 'ghosts:x:4322:\nspirits:x:4323:\n');
-  chmodSync(root, 0o1777);
-  return root;
-}
+/** A root directory to chroot into, with a shell and a user `ghost` that exists only there. */
+const makeRoot = () => chrootWithShell(scratch('root'));
 
 test('-/ root: same chroot, same look-ups inside it', { skip: !haveDebian }, () => {
   /** @param {string} chpst */

@@ -2,8 +2,7 @@
 // reads the probe's real state from /proc. `npm run build` first.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { writeFileSync, mkdirSync, chmodSync, symlinkSync, readFileSync, existsSync, statSync, copyFileSync, realpathSync, openSync, closeSync } from 'node:fs';
+import { writeFileSync, mkdirSync, chmodSync, symlinkSync, readFileSync, existsSync, statSync, realpathSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   bin,
@@ -23,6 +22,7 @@ import {
   withFailingSyscalls,
   canFailSyscalls,
   othersBin,
+  chrootWithShell,
 } from './helpers.js';
 import { flockExclusive, mkfifo } from '../dist/sys/fd.js';
 
@@ -250,23 +250,8 @@ test('-e dir: a FIFO without writer reads as empty, without blocking', () => {
   );
 });
 
-/** A root directory with dash, libc, a user `ghost` that exists only there. */
-function makeRoot() {
-  const root = scratch('root');
-  const files = ['/bin/sh', realpathSync('/bin/sh')];
-  const ldd = spawnSync('ldd', [realpathSync('/bin/sh')], { encoding: 'utf8' }).stdout;
-  for (const m of ldd.matchAll(/(\/\S+)/g)) files.push(m[1], realpathSync(m[1]));
-  for (const file of files) {
-    mkdirSync(join(root, file, '..'), { recursive: true });
-    if (!existsSync(join(root, file))) copyFileSync(file, join(root, file));
-    chmodSync(join(root, file), 0o755);
-  }
-  mkdirSync(join(root, 'etc'));
-  writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0::/:/bin/sh\nghost:x:4321:4322::/:/bin/sh\n');
-  writeFileSync(join(root, 'etc/group'), 'root:x:0:\nghosts:x:4322:\nspirits:x:4323:\n');
-  chmodSync(root, 0o1777);
-  return root;
-}
+/** A root directory to chroot into, with a shell and a user `ghost` that exists only there. */
+const makeRoot = () => chrootWithShell(scratch('root'));
 
 test('-/ root: chdir and chroot; users are looked up inside the new root', () => {
   const root = makeRoot();

@@ -4,7 +4,21 @@
 // readers of supervise/, log directories and /proc, probes.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -234,6 +248,24 @@ export function runWithPid(file, args, options = {}) {
 export function run(file, args, options = {}) {
   const { pid: _, ...r } = runWithPid(file, args, options);
   return r;
+}
+
+/**
+ * `r` with `prog` (a program's path) in its stderr replaced by PROG and a
+ * `$Id: ... $` line by `$Id: X $`: two programs' usage messages compared.
+ * @template {RunResult} R
+ * @param {R} r
+ * @param {string} prog
+ * @returns {R}
+ */
+export function normalizeProg(r, prog) {
+  return {
+    ...r,
+    stderr: r.stderr
+      .split(prog)
+      .join('PROG')
+      .replace(/^\$Id: .* \$$/m, '$Id: X $'),
+  };
 }
 
 /** @param {number} pid */
@@ -696,6 +728,28 @@ export function openFlags(probe, fd) {
   const text = probe.fdFlags[fd];
   assert.ok(text !== undefined, `fd ${fd} is open`);
   return parseInt(text, 8);
+}
+
+/**
+ * Make `root` (mode 1777) a root directory to chroot into: /bin/sh with its
+ * libraries, and users and groups that exist only there (root, ghost 4321;
+ * ghosts 4322, spirits 4323).
+ * @param {string} root
+ */
+export function chrootWithShell(root) {
+  const sh = realpathSync('/bin/sh');
+  const files = ['/bin/sh', sh];
+  for (const m of spawnSync('ldd', [sh], { encoding: 'utf8' }).stdout.matchAll(/(\/\S+)/g)) files.push(m[1], realpathSync(m[1]));
+  for (const file of files) {
+    mkdirSync(join(root, file, '..'), { recursive: true });
+    if (!existsSync(join(root, file))) copyFileSync(file, join(root, file));
+    chmodSync(join(root, file), 0o755);
+  }
+  mkdirSync(join(root, 'etc'));
+  writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0::/:/bin/sh\nghost:x:4321:4322::/:/bin/sh\n');
+  writeFileSync(join(root, 'etc/group'), 'root:x:0:\nghosts:x:4322:\nspirits:x:4323:\n');
+  chmodSync(root, 0o1777);
+  return root;
 }
 
 /** @type {Record<string, Record<string, number>>} */

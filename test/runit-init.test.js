@@ -4,27 +4,29 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFileSync, statSync } from 'node:fs';
-import { bin, tempDir, startInPidNamespace, stopAll, run, readText, fileLines, lines, runitStages as stages, stageLines, RUNIT_BOOT as ID } from './helpers.js';
+import {
+  bin,
+  tempDir,
+  startInPidNamespace,
+  stopAll,
+  run,
+  readText,
+  fileLines,
+  lines,
+  runitStages as stages,
+  stageLines,
+  RUNIT_BOOT as ID,
+  normalizeProg,
+} from './helpers.js';
 
 after(stopAll);
 
 const DEBIAN = '/lib/runit/runit-init';
 
 test("usage and -V as Debian's runit-init (exit 0)", () => {
-  /**
-   * @param {import('./helpers.js').RunResult} r
-   * @param {string} prog
-   */
-  const normalize = (r, prog) => ({
-    ...r,
-    stderr: r.stderr
-      .split(prog)
-      .join('PROG')
-      .replace(/^\$Id: .* \$$/m, '$Id: X $'),
-  });
   for (const args of [[], ['x'], [''], ['-V'], ['-x'], ['1']]) {
-    const ours = normalize(run(bin('runit-init'), args), bin('runit-init'));
-    const theirs = normalize(run(DEBIAN, args), DEBIAN);
+    const ours = normalizeProg(run(bin('runit-init'), args), bin('runit-init'));
+    const theirs = normalizeProg(run(DEBIAN, args), DEBIAN);
     assert.deepEqual(ours, theirs, `runit-init ${args.join(' ')}`);
     assert.equal(ours.code, 0);
     assert.match(ours.stderr, /usage: PROG 0\|6\n\n$/);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFileSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { encodeUtmp, decodeUtmp, matchesLogin, loggedOut, wtmpLogout, layoutFor, LAYOUT_X86_64, LAYOUT_LP64, UT } from '../dist/init/utmp.js';
-import { bin, tempDir, run, readText } from './helpers.js';
+import { bin, tempDir, run, readText, normalizeProg } from './helpers.js';
 
 const DEBIAN = '/usr/sbin/utmpset';
 const L = layoutFor();
@@ -75,20 +75,9 @@ test("utmp edits: runit's matching (user set, C-string line) and what a logout c
 });
 
 test("usage, -V and bad options as Debian's", () => {
-  /**
-   * @param {import('./helpers.js').RunResult} r
-   * @param {string} prog
-   */
-  const normalize = (r, prog) => ({
-    ...r,
-    stderr: r.stderr
-      .split(prog)
-      .join('PROG')
-      .replace(/^\$Id: .* \$$/m, '$Id: X $'),
-  });
   for (const args of [[], ['-x', 'tty1'], ['-V'], ['--'], ['-w'], ['-wq', 'tty1']]) {
-    const ours = normalize(run(bin('utmpset'), args), bin('utmpset'));
-    assert.deepEqual(ours, normalize(run(DEBIAN, args), DEBIAN), `utmpset ${args.join(' ')}`);
+    const ours = normalizeProg(run(bin('utmpset'), args), bin('utmpset'));
+    assert.deepEqual(ours, normalizeProg(run(DEBIAN, args), DEBIAN), `utmpset ${args.join(' ')}`);
     assert.equal(ours.code, 1);
     assert.match(ours.stderr, /usage: PROG \[-w\] line\n\n$/);
   }
