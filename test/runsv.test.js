@@ -47,7 +47,6 @@ const status = (dir) => {
   return s;
 };
 
-/** A run script that records its pid and every signal it gets. */
 /** Says which signals it got; `starts` gets its pid once its traps are set. */
 const TRAP_RUN = `#!/bin/sh
 for s in HUP ALRM INT QUIT USR1 USR2 CONT; do trap "echo $s >> signals" $s; done
@@ -76,8 +75,9 @@ async function supervise(files, { runsv = bin('runsv') } = {}) {
 const runningPid = (dir, notPid = 0) => running(dir, { notPid });
 
 /**
- * The pid of a running TRAP_RUN once its traps are set (a signal sent
- * earlier would take its default action).
+ * The pid of a running service once its traps are set (a signal sent
+ * earlier would take its default action): TRAP_RUN and the like write their
+ * pid to `starts` then.
  * @param {string} dir
  * @param {number} [notPid]
  */
@@ -114,6 +114,7 @@ test('down file: starts down, u brings it up, d sends TERM then CONT and runs fi
     run: `#!/bin/sh
 trap 'echo TERM >> signals; term=1' TERM
 trap 'echo CONT >> signals; [ -n "$term" ] && exit 0' CONT
+echo $$ >> starts
 while :; do sleep 0.1; done
 `,
     down: '',
@@ -122,7 +123,7 @@ while :; do sleep 0.1; done
   assert.equal(stat(dir), 'down\n');
   assert.equal(readText(join(dir, 'supervise/pid')), '');
   control(dir, 'u');
-  const pid = await runningPid(dir);
+  const pid = await trappingPid(dir);
   control(dir, 'd');
   await waitFor(() => stat(dir) === 'down\n', { what: 'down' });
   assert.deepEqual(fileLines(join(dir, 'signals')), ['TERM', 'CONT']);
