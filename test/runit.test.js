@@ -4,7 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { writeFileSync, statSync } from 'node:fs';
+import { writeFileSync, statSync, existsSync } from 'node:fs';
 import {
   bin,
   tempDir,
@@ -100,7 +100,8 @@ test('SIGTERM: runsvdir stops each service before its logger, the last lines are
   const sv = join(t, 'service');
   for (const name of ['a', 'b']) {
     makeService(join(sv, name), {
-      run: `#!/bin/sh\necho started ${name}\ntrap 'echo last line of ${name}; exit 0' TERM\nwhile :; do sleep 0.1; done\n`,
+      // the first line once the trap is set: the test sends TERM after it
+      run: `#!/bin/sh\ntrap 'echo last line of ${name}; exit 0' TERM\necho started ${name}\nwhile :; do sleep 0.1; done\n`,
       'log/run': '#!/bin/sh\nexec cat > out\n',
     });
   }
@@ -169,13 +170,14 @@ test('exit status: a clean stop is 0 (leftovers ending on TERM); a stop that nee
   const t = tempDir();
   const dir = stages(t, {
     // (its sleep gets TERM too, and the shell would say so)
-    1: `sh -c 'trap "echo daemon stopped > ${t}/daemon; exit 0" TERM; while :; do sleep 0.1; done' 2>/dev/null &\nexit 0`,
+    1: `sh -c 'trap "echo daemon stopped > ${t}/daemon; exit 0" TERM; : > ${t}/trapped; while :; do sleep 0.1; done' 2>/dev/null &\nexit 0`,
     2: `echo ready > ${t}/ready\nexec tail -f /dev/null`,
     3: 'exit 0',
   });
   const runit = startRunit(dir);
   const init = await namespaceInit(runit);
   await waitFor(() => readText(join(t, 'ready')), { what: 'stage 2' });
+  await waitFor(() => existsSync(join(t, 'trapped')), { what: "the daemon's trap set" });
   process.kill(init, 'SIGINT');
   assert.deepEqual(await runit.exited, { code: 0, signal: null });
   assert.equal(readText(join(t, 'daemon')), 'daemon stopped\n');

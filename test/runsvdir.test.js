@@ -64,11 +64,13 @@ test('picks up services, follows symlinks, skips dot-dirs and plain files, warns
 test('a removed service is stopped; a renamed one keeps running', async () => {
   const base = tempDir();
   const dir = join(base, 'service');
-  makeService(join(dir, 'a'), { run: `#!/bin/sh\ntrap "echo TERM >> ${base}/term; exit 0" TERM\nwhile :; do sleep 0.1; done\n` });
+  makeService(join(dir, 'a'), { run: `#!/bin/sh\ntrap "echo TERM >> ${base}/term; exit 0" TERM\n: > trapped\nwhile :; do sleep 0.1; done\n` });
   makeService(join(dir, 'b'), SLEEPER);
   startRunsvdir([dir]);
   const a = await running(join(dir, 'a'));
   const b = await running(join(dir, 'b'));
+  // (a TERM before the trap is set would end the shell without a word)
+  await waitFor(() => existsSync(join(dir, 'a/trapped')), { what: "a's trap set" });
   renameSync(join(dir, 'b'), join(dir, 'b2'));
   renameSync(join(dir, 'a'), join(base, 'a-out'));
   await waitFor(() => processGone(a), { what: 'removed service stopped' });
