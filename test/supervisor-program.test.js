@@ -7,9 +7,18 @@ import { Program, FORK_RETRY_MS } from '../dist/supervisor/program.js';
 import { State } from '../dist/protocol/status.js';
 import { TAI_OFFSET } from '../dist/protocol/tai64n.js';
 
+/** @typedef {import('../dist/sys/spawn.js').ExitStatus} ExitStatus */
+/** @typedef {import('../dist/supervisor/status-files.js').ProgramView} ProgramView */
+/** @typedef {import('../dist/protocol/status.js').Want} Want */
+
 /** A child the test ends with `exit`. */
 class FakeChild {
-  /** @param {number} pid @param {(status: object) => void} onExit */
+  /**
+   * @param {number} pid
+   * @param {'run' | 'finish'} what
+   * @param {readonly string[]} args
+   * @param {(status: ExitStatus) => void} onExit
+   */
   constructor(pid, what, args, onExit) {
     this.pid = pid;
     this.startTime = String(pid);
@@ -23,30 +32,48 @@ class FakeChild {
   signal(signal) {
     this.signals.push(signal);
   }
+  /** @param {ExitStatus} [status] */
   exit(status = { code: 0, signal: 0 }) {
     this.onExit(status);
   }
 }
 
+/** @typedef {import('../dist/supervisor/platform.js').ProgramPlatform} ProgramPlatform */
+
+/** @implements {ProgramPlatform} */
 class FakePlatform {
+  /**
+   * @param {{ finish?: boolean, timeoutKill?: number, custom?: Record<string, boolean> }} [options]
+   *   custom: the letters whose control/ program exists, and whether it handles them
+   */
   constructor({ finish = false, timeoutKill = undefined, custom = {} } = {}) {
     this.finish = finish;
+    /** @type {number | undefined} */
     this.timeoutKillMs = timeoutKill;
-    /** @type {Record<string, boolean>} letters whose control/ program exists, and whether it handles them */
     this.customs = custom;
+    /** @type {string[]} */
     this.customRuns = [];
     this.micros = 1_700_000_000_000_000;
     /** @type {{ at: number, fn: () => void, live: boolean }[]} */
     this.timers = [];
     /** @type {FakeChild[]} */
     this.children = [];
-    /** @type {string[] | undefined} the next starts fail with these errno names, in turn */
+    /** @type {string[]} the next starts fail with these errno names, in turn */
     this.startErrors = [];
+    /** @type {{ state: number, want: Want, paused: boolean, gotTerm: boolean, pid: number }[]} */
     this.published = [];
+    /** @type {string[]} */
     this.warnings = [];
+    /** @type {string[]} */
     this.fatals = [];
+    /** @type {unknown[]} */
     this.errors = [];
   }
+  /**
+   * @param {'run' | 'finish'} what
+   * @param {readonly string[]} args
+   * @param {(status: ExitStatus) => void} onExit
+   */
   start(what, args, onExit) {
     const error = this.startErrors.shift();
     if (error) {
@@ -57,10 +84,12 @@ class FakePlatform {
     this.children.push(child);
     return child;
   }
+  /** @param {string} letter */
   custom(letter) {
-    if (!(letter in this.customs)) return false;
+    const handles = this.customs[letter];
+    if (handles === undefined) return false;
     this.customRuns.push(letter);
-    return Promise.resolve(this.customs[letter]);
+    return Promise.resolve(handles);
   }
   hasFinish() {
     return this.finish;
@@ -72,12 +101,13 @@ class FakePlatform {
     const sec = Math.floor(this.micros / 1e6);
     return { sec: TAI_OFFSET + BigInt(sec), nsec: (this.micros - sec * 1e6) * 1000 };
   }
+  /** @param {number} ms @param {() => void} fn */
   setTimer(ms, fn) {
     const timer = { at: this.micros + ms * 1000, fn, live: true };
     this.timers.push(timer);
     return () => (timer.live = false);
   }
-  /** Move the clock on by `ms`, firing the timers that fall due, in order. */
+  /** Move the clock on by `ms`, firing the timers that fall due, in order. @param {number} ms */
   advance(ms) {
     const end = this.micros + ms * 1000;
     for (;;) {
@@ -89,29 +119,40 @@ class FakePlatform {
     }
     this.micros = end;
   }
+  /** @param {ProgramView} view */
   publish(view) {
     const { state, want, paused, gotTerm, pid } = view;
     const record = { state, want, paused, gotTerm, pid };
     const last = this.published.at(-1);
     if (!last || JSON.stringify(last) !== JSON.stringify(record)) this.published.push(record);
   }
+  /** @param {string} message */
   warn(message) {
     this.warnings.push(message);
   }
+  /** @param {string} message */
   fatal(message) {
     this.fatals.push(message);
   }
+  /** @param {unknown} err */
   internalError(err) {
     this.errors.push(err);
   }
+  /** The child started last (the test fails if there is none). */
   get lastChild() {
-    return this.children.at(-1);
+    const child = this.children.at(-1);
+    assert.ok(child, 'no child was started');
+    return child;
   }
 }
 
 /** Let pending promise callbacks (custom control programs, exec failures) run. */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
+/**
+ * @param {ConstructorParameters<typeof FakePlatform>[0]} [options]
+ * @param {Want} [want]
+ */
 function started(options = {}, want = 'up', isLog = false) {
   const platform = new FakePlatform(options);
   const program = new Program(platform, isLog, want);
@@ -213,10 +254,10 @@ test('program: p and c stop and continue the process and set the paused flag', a
   const { platform, program } = started();
   await program.control('p');
   assert.deepEqual(platform.lastChild.signals, ['SIGSTOP']);
-  assert.equal(platform.published.at(-1).paused, true);
+  assert.equal(platform.published.at(-1)?.paused, true);
   await program.control('c');
   assert.deepEqual(platform.lastChild.signals, ['SIGSTOP', 'SIGCONT']);
-  assert.equal(platform.published.at(-1).paused, false);
+  assert.equal(platform.published.at(-1)?.paused, false);
 });
 
 test('program: d sends TERM then CONT; got TERM is published; the exit runs finish with the signal', async () => {
@@ -313,7 +354,7 @@ test('program: the log service at exit: want exit, killed after the default if i
   const { platform, program } = started({}, 'up', true);
   program.escalateStops(7000);
   program.exitAfterInput();
-  assert.equal(platform.published.at(-1).want, 'exit');
+  assert.equal(platform.published.at(-1)?.want, 'exit');
   platform.advance(7000);
   assert.deepEqual(platform.lastChild.signals, ['SIGKILL']);
 });
