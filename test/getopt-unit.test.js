@@ -8,6 +8,11 @@ import { sgetopt, getoptMessage } from '../dist/util/getopt.js';
 import { scanDigits, scanUlong, parseUnsigned } from '../dist/util/scan.js';
 import { getEnv } from '../dist/util/environ.js';
 
+/**
+ * Every item sgetopt yields for `args`, and the index it stops at.
+ * @param {readonly string[]} args
+ * @param {string} optstring
+ */
 const all = (args, optstring) => {
   const state = { index: 0 };
   const items = [...sgetopt(args, optstring, state)];

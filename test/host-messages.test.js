@@ -11,18 +11,22 @@ import { mkdirSync, writeFileSync, readdirSync, readFileSync, openSync, closeSyn
 import { bin, tempDir, makeService, startDetached, stopAll, waitFor, readText } from './helpers.js';
 import { HostOutput } from '../dist/scanner/host-output.js';
 
+/** @typedef {import('../dist/sys/nonblocking-writer.js').TryWrite} TryWrite */
+
 after(stopAll);
 
 test('HostOutput: a line begun is finished, later lines are kept up to the bound, then dropped and counted in their place', async () => {
   let open = false;
   let taken = '';
   // takes 5 bytes, then nothing until opened
+  /** @type {TryWrite} */
   const destination = (data) => {
     const n = open ? data.length : Math.min(data.length, 5 - taken.length);
     taken += data.toString('latin1', 0, n);
     return n;
   };
   const output = new HostOutput(destination, (n) => `dropped ${n}\n`, 100);
+  /** @param {string} c */
   const line = (c) => `${c.repeat(40)}\n`;
   output.write('hello world\n');
   output.write(line('a'));
@@ -37,6 +41,7 @@ test('HostOutput: a line begun is finished, later lines are kept up to the bound
 });
 
 const LINES = 200_000;
+/** @param {number} i */
 const lineText = (i) => `line ${String(i).padStart(7, '0')}`;
 const EXPECTED = Array.from({ length: LINES }, (_, i) => `${lineText(i + 1)}\n`).join('');
 /** svlogd -tt: `YYYY-MM-DD_HH:MM:SS.xxxxx ` */
@@ -45,6 +50,7 @@ const STAMP = /^\d{4}-\d\d-\d\d_\d\d:\d\d:\d\d\.\d{5} /gm;
 /**
  * `a` (down at first) writes LINES lines to an in-process `svlogd -tt`
  * whose config sends every line to stderr too (`e*`); `b` only runs.
+ * @param {string} dir
  */
 function services(dir) {
   const a = makeService(join(dir, 'a'), {
@@ -58,7 +64,10 @@ function services(dir) {
   return { a, b };
 }
 
-/** Every line in the log directory, oldest first, without timestamps. */
+/**
+ * Every line in the log directory, oldest first, without timestamps.
+ * @param {string} logdir
+ */
 function logged(logdir) {
   const files = readdirSync(logdir)
     .filter((f) => f.startsWith('@'))
@@ -66,7 +75,12 @@ function logged(logdir) {
   return [...files, 'current'].map((f) => readFileSync(join(logdir, f), 'utf8').replace(STAMP, '')).join('');
 }
 
-/** Run sv; resolves { code, stdout } or rejects after `timeout` ms (the process is killed). */
+/**
+ * Run sv; resolves { code, stdout } or rejects after `timeout` ms (the process is killed).
+ * @param {string[]} args
+ * @param {number} [timeout]
+ * @returns {Promise<{ code: number | null, stdout: string }>}
+ */
 function sv(args, timeout = 15000) {
   return new Promise((resolve, reject) => {
     const child = spawn(bin('sv'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -83,7 +97,10 @@ function sv(args, timeout = 15000) {
   });
 }
 
-/** While `a` floods its logger: `b` can be stopped and started (a round trip through runsvdir's event loop) and sv status answers. */
+/**
+ * While `a` floods its logger: `b` can be stopped and started (a round trip through runsvdir's event loop) and sv status answers.
+ * @param {{ a: string, b: string }} svcs the service directories, as services() made them
+ */
 async function superviseDuringFlood({ a, b }) {
   await waitFor(() => readText(join(a, 'log/supervise/stat')) === 'run\n' && readText(join(b, 'supervise/stat')) === 'run\n', {
     timeout: 20000,
@@ -121,6 +138,7 @@ test('without it, a reader that stops reading delays messages, then they are dro
   const svcs = services(dir);
   // runsvdir's stderr: a FIFO that is not read until the flood is over
   const fifo = join(base, 'stderr');
+  /** @type {{ status: number | null }} */
   const { status } = await new Promise((resolve) => spawn('mkfifo', [fifo]).on('exit', (code) => resolve({ status: code })));
   assert.equal(status, 0);
   const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -145,7 +163,7 @@ test('without it, a reader that stops reading delays messages, then they are dro
           try {
             n = readSync(reader, chunk);
           } catch (err) {
-            if (err.code === 'EAGAIN') break;
+            if (/** @type {NodeJS.ErrnoException} */ (err).code === 'EAGAIN') break;
             throw err;
           }
           if (n === 0) break;

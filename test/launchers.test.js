@@ -23,6 +23,7 @@ mkdirSync(checkout);
 cpSync(join(root, 'bin'), join(checkout, 'bin'), { recursive: true });
 cpSync(join(root, 'dist'), join(checkout, 'dist'), { recursive: true });
 symlinkSync(join(root, 'node_modules'), join(checkout, 'node_modules'));
+/** @param {string} name */
 const bin = (name) => join(checkout, 'bin', name);
 
 // symbolic links in another directory: absolute, relative, and a chain
@@ -37,8 +38,13 @@ mkdirSync(debianLinks);
 symlinkSync('/usr/bin/sv', join(debianLinks, 'foo'));
 
 const NODE_WARNING = /Warning|extra certs/i;
-/** The environment with NODE_EXTRA_CA_CERTS set to `value`, or unset. */
+/**
+ * The environment with NODE_EXTRA_CA_CERTS set to `value`, or unset.
+ * @param {string | undefined} value
+ * @param {Record<string, string>} [extra]
+ */
 function envWith(value, extra = {}) {
+  /** @type {NodeJS.ProcessEnv} */
   const env = { ...process.env, PWD: base, ...extra };
   delete env.NODE_EXTRA_CA_CERTS;
   if (value !== undefined) env.NODE_EXTRA_CA_CERTS = value;
@@ -94,6 +100,7 @@ test("chpst's personality comes from the link's name; the launcher is found thro
 });
 
 test("chpst execs its program with the environment unchanged, NODE_EXTRA_CA_CERTS included (set, empty, unset), as Debian's chpst", () => {
+  /** @param {{ stdout: string }} r */
   const entries = (r) => r.stdout.split('\0').filter(Boolean).sort();
   for (const value of CA_VALUES) {
     const env = envWith(value);
@@ -113,7 +120,10 @@ test("chpst execs its program with the environment unchanged, NODE_EXTRA_CA_CERT
   }
 });
 
-/** A service that writes what it got as NODE_EXTRA_CA_CERTS into `ca`, then waits. */
+/**
+ * A service that writes what it got as NODE_EXTRA_CA_CERTS into `ca`, then waits.
+ * @param {string} dir
+ */
 function caService(dir) {
   return makeService(dir, { run: '#!/bin/sh\necho "[${NODE_EXTRA_CA_CERTS-unset}]" > ca.new && mv ca.new ca\nexec sleep 1000\n' });
 }

@@ -6,11 +6,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir, removeDir } from './helpers.js';
+import { tempDir, removeDir, isRoot } from './helpers.js';
 import { writeAll } from '../dist/sys/write.js';
 import { execAccessError, executeAccess, checkExecuteAccess, pathExists, canOpenForReading } from '../dist/sys/access.js';
 import { pipe, descriptorState, setCloexec, dupCloexec, dup3, isNonblocking, mkfifo } from '../dist/sys/fd.js';
 import { checkSyscall, checkReturned } from '../dist/sys/libc.js';
+
+/** @typedef {import('../dist/sys/errors.js').SysError} SysError */
 
 const base = tempDir('runit-ts-sys-');
 after(() => removeDir(base));
@@ -27,6 +29,7 @@ test('writeAll: a full non-blocking pipe drops the rest, or is waited for (waitW
   // a reader in another process drains the pipe and counts
   const reader = spawn('/bin/sh', ['-c', 'wc -c'], { stdio: [waited.read, 'pipe', 'inherit'] });
   closeSync(waited.read);
+  assert.ok(reader.stdout);
   let counted = '';
   reader.stdout.on('data', (d) => (counted += d));
   const exited = new Promise((resolve) => reader.on('exit', resolve));
@@ -58,7 +61,7 @@ test('execAccessError: why execve would refuse a path, before it is tried', () =
   assert.equal(execAccessError(dir), 'EACCES');
   assert.equal(executeAccess(dir), true);
   assert.doesNotThrow(() => checkExecuteAccess(dir));
-  if (process.getuid() !== 0) assert.equal(execAccessError(plain), 'EACCES');
+  if (!isRoot) assert.equal(execAccessError(plain), 'EACCES');
   assert.equal(executeAccess(join(base, 'missing')), false);
   assert.throws(() => checkExecuteAccess(join(base, 'missing')), { code: 'ENOENT' });
 });
@@ -78,7 +81,7 @@ test('pathExists and canOpenForReading: stat and open_read verdicts', () => {
   // a FIFO without a writer: opened at once, not waited for
   assert.equal(canOpenForReading(fifo), true);
   assert.equal(canOpenForReading(dangling), false);
-  if (process.getuid() !== 0) {
+  if (!isRoot) {
     writeFileSync(join(base, 'secret'), 'x', { mode: 0o200 });
     assert.equal(canOpenForReading(join(base, 'secret')), false);
   }
@@ -109,11 +112,13 @@ test("checkSyscall and checkReturned: a failed call as an error with errno's nam
   closeSync(fd);
   assert.throws(
     () => dupCloexec(fd, 3),
+    /** @param {SysError} err */
     (err) => err.code === 'EBADF' && err.errno === 9 && err.syscall === 'fcntl',
   );
   assert.doesNotThrow(() => checkReturned(0, 'posix_spawn'));
   assert.throws(
     () => checkReturned(2, 'posix_spawn', '/x'),
+    /** @param {SysError} err */
     (err) => err.code === 'ENOENT' && err.syscall === 'posix_spawn' && err.path === '/x',
   );
 });
