@@ -239,6 +239,26 @@ export function runWithPid(file, args, options = {}) {
 }
 
 /**
+ * Run a command to completion without blocking the event loop (output of
+ * programs started with startDetached keeps arriving meanwhile).
+ * @param {string} file
+ * @param {string[]} args
+ * @param {SpawnOptions} [options]
+ * @returns {Promise<RunResult>}
+ */
+export function runAsync(file, args, options = {}) {
+  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => (stdout += d));
+  child.stderr?.on('data', (d) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/**
  * Run a command to completion: { code, signal, stdout, stderr }.
  * @param {string} file
  * @param {string[]} args
@@ -268,8 +288,13 @@ export function normalizeProg(r, prog) {
   };
 }
 
-/** @param {number} pid */
+/**
+ * Whether process `pid` exists (a zombie too); never for 0 or less, which
+ * kill(2) takes for process groups.
+ * @param {number} pid
+ */
 export function processExists(pid) {
+  if (!(pid > 0)) return false;
   try {
     process.kill(pid, 0);
     return true;
