@@ -210,6 +210,10 @@ test('program: no process for want of a resource: "unable to fork, sleeping", st
   await settle();
   assert.deepEqual(platform.warnings, ['unable to fork, sleeping: temporary failure']);
   assert.equal(program.state, State.Down);
+  assert.deepEqual(
+    platform.published.map((p) => p.state),
+    [State.Down],
+  );
   assert.equal(program.pid, 0);
   assert.deepEqual(platform.fatals, []);
   platform.advance(FORK_RETRY_MS - 1);
@@ -226,6 +230,11 @@ test('program: ./run that cannot be executed is reported fatal, counts as exit 1
   program.begin();
   await settle();
   assert.deepEqual(platform.fatals, ['unable to start ./run: file does not exist']);
+  // no pid is published for a program that was never started (docs/differences.md: runsv-exec-failure)
+  assert.deepEqual(
+    platform.published.filter((p) => p.pid === 0 && p.state !== State.Down),
+    [],
+  );
   // finish runs with run's exit code 111
   assert.equal(platform.lastChild.what, 'finish');
   assert.deepEqual(platform.lastChild.args, ['111', '0']);

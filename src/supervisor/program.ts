@@ -41,9 +41,9 @@ const SIGNAL_OF: Readonly<Record<string, NodeJS.Signals>> = {
   '2': 'SIGUSR2',
 };
 
-/** What a launch changes, put back when no process could be forked. */
-interface BeforeLaunch {
-  state: State;
+/** One launch: what it starts, when, and whether it was a once-request. */
+interface Attempt {
+  finishing: boolean;
   time: Tai64n;
   once: boolean;
 }
@@ -255,7 +255,7 @@ export class Program implements ProgramView {
   /** runsv's startservice(): run (after control/u), finish, or log/run. */
   private async launch(): Promise<void> {
     const finishing = this.state === State.Finish;
-    const before: BeforeLaunch = { state: this.state, time: this.time, once: this.onceRequested };
+    const once = this.onceRequested;
     this.starting = true;
     if (!finishing) {
       this.onceRequested = false;
@@ -265,29 +265,38 @@ export class Program implements ProgramView {
         if (this.closed) return;
       }
     }
+    const attempt: Attempt = { finishing, time: this.platform.now(), once };
     const child = this.platform.start(finishing ? 'finish' : 'run', finishing ? finishArgs(this.lastExit) : [], (status) =>
-      this.event(() => this.exited(status, before)),
+      this.event(() => this.exited(status, attempt)),
     );
-    if (!finishing) {
-      this.time = this.platform.now();
-      this.state = State.Run;
-    }
-    this.paused = false;
-    this.gotTerm = false;
-    if (!child) return; // exited() reports the exec failure
+    // nothing is published for a start that failed: exited() says why
+    if (!child) return;
+    this.started(attempt);
     this.starting = false;
     this.child = child;
     if (finishing && this.killAfterDefaultMs !== undefined) this.armKill();
     this.publish();
   }
 
-  private exited(status: ExitStatus, before: BeforeLaunch): void {
+  /** A run starts (finish leaves the state and time of the run it follows). */
+  private started(attempt: Attempt): void {
+    if (!attempt.finishing) {
+      this.time = attempt.time;
+      this.state = State.Run;
+    }
+    this.paused = false;
+    this.gotTerm = false;
+  }
+
+  private exited(status: ExitStatus, attempt: Attempt): void {
     if ('execError' in status) {
-      if (RESOURCE_ERRORS.has(status.execError)) return this.forkFailed(status.execError, before);
-      const what = this.isLog ? 'log/./run' : this.state === State.Finish ? './finish' : './run';
+      if (RESOURCE_ERRORS.has(status.execError)) return this.forkFailed(status.execError, attempt);
+      // as runit: the program was started and exited 111 at once
+      this.started(attempt);
+      this.starting = false;
+      const what = this.isLog ? 'log/./run' : attempt.finishing ? './finish' : './run';
       this.platform.fatal(`unable to start ${what}: ${errorText(status.execError)}`);
       status = { code: 111, signal: 0 };
-      this.starting = false;
     }
     this.ended(status);
   }
@@ -297,11 +306,9 @@ export class Program implements ProgramView {
    * descriptors): runit's `unable to fork, sleeping`, then a retry; the
    * state is left as it was.
    */
-  private forkFailed(code: string, before: BeforeLaunch): void {
+  private forkFailed(code: string, attempt: Attempt): void {
     this.starting = false;
-    this.state = before.state;
-    this.time = before.time;
-    if (before.once) this.onceRequested = true;
+    if (attempt.once) this.onceRequested = true;
     this.platform.warn(`unable to fork, sleeping: ${errorText(code)}`);
     this.restartTimer = this.platform.setTimer(FORK_RETRY_MS, () => this.event(() => (this.restartTimer = undefined)));
   }
