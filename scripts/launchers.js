@@ -10,14 +10,18 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { COMMANDS } = await import(join(root, 'dist/sys/launch.js'));
+const { COMMANDS, scriptOf } = await import(join(root, 'dist/sys/launch.js'));
 const template = readFileSync(join(root, 'scripts/launcher.sh'), 'utf8');
 
 /** The text of bin/`name`. */
 export function launcherText(name, spec) {
   const options = spec.nodeOptions.join(' ');
   if (/['\s]/.test(spec.nodeOptions.join(''))) throw new Error(`${name}: a Node option with a quote or a space`);
-  return template.replaceAll('@MODULE@', spec.module).replaceAll('@RECORDS@', spec.records).replaceAll('@NODE_OPTIONS@', options);
+  return template
+    .replaceAll('@MODULE@', spec.module)
+    .replaceAll('@SCRIPT@', scriptOf(spec))
+    .replaceAll('@RECORDS@', spec.records)
+    .replaceAll('@NODE_OPTIONS@', options);
 }
 
 const check = process.argv.includes('--check');

@@ -19,9 +19,10 @@ export function usage(name: string, text: string, code: number): never {
 
 /**
  * The program name as runit prints it: basename of argv[0], the name the
- * launcher was run as; without a launcher, the module's (dist/cli/<name>.js).
+ * launcher was run as; without a launcher, the module's (dist/cli/<name>.js,
+ * or its bundle dist/cli/<name>.cjs).
  */
 export function programName(): string {
-  const argv0 = takeStartState().argv0 ?? (process.argv[1] ?? '').replace(/\.js$/, '');
+  const argv0 = takeStartState().argv0 ?? (process.argv[1] ?? '').replace(/\.c?js$/, '');
   return argv0.slice(argv0.lastIndexOf('/') + 1);
 }

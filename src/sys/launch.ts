@@ -1,6 +1,11 @@
 // How runit-ts's commands are started, and what each was started with.
 //
-// A command is a module under dist/cli/ that Node runs. Node changes the
+// A command is a module under dist/cli/ that Node runs: for a command that
+// starts and ends at once (sv, chpst, ...), the one CommonJS file that
+// scripts/bundle.js makes of the module and everything it imports
+// (dist/cli/<module>.cjs), so that Node reads and compiles one file and
+// does not start its ES module loader; for the long-running ones, the
+// module itself (dist/cli/<module>.js). Node changes the
 // process as it starts (it raises the soft RLIMIT_NOFILE, reopens closed
 // fds 0-2 on /dev/null, marks inherited fds close-on-exec, resets signal
 // dispositions and the mask) and loads the certificates that
@@ -28,11 +33,13 @@ import { fileURLToPath } from 'node:url';
 export type Records = 'argv0' | 'nofile' | 'process';
 
 export interface CommandSpec {
-  /** the module that runs: dist/cli/<module>.js */
+  /** the module that runs: dist/cli/<module>.js, or its bundle dist/cli/<module>.cjs */
   module: string;
   /** Node and V8 options, before the module */
   nodeOptions: readonly string[];
   records: Records;
+  /** run from the bundle (scripts/bundle.js): a command whose start-up is most of its run */
+  bundle: boolean;
 }
 
 /**
@@ -49,13 +56,13 @@ const SUPERVISOR_OPTIONS = [
   '--single-threaded',
 ] as const;
 
-const chpst: CommandSpec = { module: 'chpst', nodeOptions: [], records: 'process' };
+const chpst: CommandSpec = { module: 'chpst', nodeOptions: [], records: 'process', bundle: true };
 
 /** Every command name, as in package.json's "bin" (one launcher each). */
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
-  runsvdir: { module: 'runsvdir', nodeOptions: SUPERVISOR_OPTIONS, records: 'nofile' },
-  runsv: { module: 'runsv', nodeOptions: SUPERVISOR_OPTIONS, records: 'nofile' },
-  sv: { module: 'sv', nodeOptions: [], records: 'argv0' },
+  runsvdir: { module: 'runsvdir', nodeOptions: SUPERVISOR_OPTIONS, records: 'nofile', bundle: false },
+  runsv: { module: 'runsv', nodeOptions: SUPERVISOR_OPTIONS, records: 'nofile', bundle: false },
+  sv: { module: 'sv', nodeOptions: [], records: 'argv0', bundle: true },
   chpst,
   envdir: chpst,
   envuidgid: chpst,
@@ -63,12 +70,17 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   setuidgid: chpst,
   softlimit: chpst,
   setlock: chpst,
-  svlogd: { module: 'svlogd', nodeOptions: [], records: 'nofile' },
-  runit: { module: 'runit', nodeOptions: SUPERVISOR_OPTIONS, records: 'nofile' },
-  'runit-init': { module: 'runit-init', nodeOptions: [], records: 'nofile' },
-  runsvchdir: { module: 'runsvchdir', nodeOptions: [], records: 'argv0' },
-  utmpset: { module: 'utmpset', nodeOptions: [], records: 'argv0' },
+  svlogd: { module: 'svlogd', nodeOptions: [], records: 'nofile', bundle: false },
+  runit: { module: 'runit', nodeOptions: SUPERVISOR_OPTIONS, records: 'nofile', bundle: false },
+  'runit-init': { module: 'runit-init', nodeOptions: [], records: 'nofile', bundle: false },
+  runsvchdir: { module: 'runsvchdir', nodeOptions: [], records: 'argv0', bundle: true },
+  utmpset: { module: 'utmpset', nodeOptions: [], records: 'argv0', bundle: true },
 };
+
+/** The file under dist/cli/ that runs for `spec`. */
+export function scriptOf(spec: CommandSpec): string {
+  return `${spec.module}.${spec.bundle ? 'cjs' : 'js'}`;
+}
 
 /** The variables a launcher sets, by what they hold. */
 const RECORD = {
@@ -161,6 +173,6 @@ export function commandInvocation(name: string, env: NodeJS.ProcessEnv, nofile?:
     out[key === CA ? SAVED_CA : key] = value;
   }
   if (nofile !== undefined && spec.records !== 'argv0') out[RECORD.nofile] = limitText(nofile);
-  const script = fileURLToPath(new URL(`../cli/${spec.module}.js`, import.meta.url));
+  const script = fileURLToPath(new URL(`../cli/${scriptOf(spec)}`, import.meta.url));
   return { file: process.execPath, args: [...spec.nodeOptions, script], env: out };
 }

@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// Writes, for each command of the table in src/sys/launch.ts marked
+// `bundle` (the short-lived ones: sv, chpst, ...), dist/cli/<module>.cjs:
+// the module and everything it imports from dist/ in one CommonJS file,
+// which its launcher runs. Node then reads and compiles one file instead of
+// a dozen, and never starts its ES module loader (which also loads every
+// lazy part of a built-in that an `import` names: `node:fs` brings in
+// streams). Run by `npm run build` after tsc, before scripts/launchers.js.
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const { COMMANDS } = await import(join(dist, 'sys/launch.js'));
+
+const modules = [...new Set(Object.values(COMMANDS).flatMap((spec) => (spec.bundle ? [spec.module] : [])))];
+await build({
+  entryPoints: modules.map((module) => join(dist, 'cli', `${module}.js`)),
+  outdir: join(dist, 'cli'),
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  // koffi and its binary stay in node_modules, loaded at run time
+  external: ['koffi'],
+  // import.meta.url is the bundle's own URL: it is in dist/cli/ as the
+  // module was, so the paths made from it stay right
+  define: { 'import.meta.url': 'import_meta_url' },
+  banner: { js: 'const import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
+  logLevel: 'warning',
+});
