@@ -6,7 +6,13 @@
 // a dozen, and never starts its ES module loader (which also loads every
 // lazy part of a built-in that an `import` names: `node:fs` brings in
 // streams). Run by `npm run build` after tsc, before scripts/launchers.js.
-import { join, dirname } from 'node:path';
+//
+// It also records in dist/koffi-native.json which file of koffi's prebuilt
+// binaries koffi itself loads on this machine (src/sys/koffi-native.ts loads
+// it straight from there).
+import { writeFileSync, realpathSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, dirname, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -31,3 +37,17 @@ await build({
   banner: { js: 'const import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
   logLevel: 'warning',
 });
+
+// koffi's binary, as koffi chose it (glibc or musl build, ...), relative to dist/
+const require = createRequire(join(dist, 'sys/libc.js'));
+const before = new Set(Object.keys(require.cache));
+const koffi = require('koffi');
+const native = Object.keys(require.cache).find((file) => file.endsWith('.node') && !before.has(file));
+const record = join(dist, 'koffi-native.json');
+if (native && typeof koffi.version === 'string') {
+  const path = relative(realpathSync(dist), native).split(sep).join('/');
+  writeFileSync(record, `${JSON.stringify({ path, version: koffi.version })}\n`);
+} else {
+  // not found: koffi is loaded through its own loader
+  rmSync(record, { force: true });
+}

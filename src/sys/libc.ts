@@ -3,6 +3,7 @@
 // the one check of a call's result (checkSyscall, checkReturned).
 import { createRequire } from 'node:module';
 import { SysError } from './errors.js';
+import { loadKoffiNative } from './koffi-native.js';
 
 // koffi's own typings are loose; keep the surface we use explicit.
 // biome-ignore lint/suspicious/noExplicitAny: koffi calls take and return any C type
@@ -20,8 +21,8 @@ let lib: { func(decl: string): KoffiFn } | undefined;
 /** koffi itself, for modules of this layer that define structs. */
 export function koffiModule(): Koffi {
   if (!koffi) {
-    const require = createRequire(import.meta.url);
-    koffi = require('koffi') as Koffi;
+    // its binary straight from the file recorded at build time, else through koffi's loader
+    koffi = (loadKoffiNative() ?? createRequire(import.meta.url)('koffi')) as Koffi;
   }
   return koffi;
 }
