@@ -31,10 +31,10 @@ await build({
   target: 'node20',
   // koffi and its binary stay in node_modules, loaded at run time
   external: ['koffi'],
-  // import.meta.url is the bundle's own URL: it is in dist/cli/ as the
-  // module was, so the paths made from it stay right
-  define: { 'import.meta.url': 'import_meta_url' },
-  banner: { js: 'const import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
+  // import.meta is the bundle's own: it is in dist/cli/ as the module was,
+  // so the paths made from it stay right; its url is made only when asked for
+  define: { 'import.meta.dirname': '__dirname', 'import.meta.filename': '__filename', 'import.meta': 'import_meta' },
+  banner: { js: 'const import_meta = { get url() { return require("node:url").pathToFileURL(__filename).href; } };' },
   logLevel: 'warning',
 });
 

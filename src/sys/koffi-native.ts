@@ -13,17 +13,19 @@
 // The binary's exports are koffi's API (koffi's index only re-exports them,
 // adding deprecated aliases that runit-ts does not use).
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** koffi's binary as recorded at build time, or undefined. */
 export function loadKoffiNative(): unknown {
   try {
-    // this module is in dist/sys/, or bundled into dist/cli/: one level below dist/
-    const dist = new URL('../', import.meta.url);
-    const record = JSON.parse(readFileSync(new URL('koffi-native.json', dist), 'utf8')) as { path?: unknown; version?: unknown };
+    // this module is in dist/sys/, or bundled into dist/cli/: one level
+    // below dist/ (import.meta.dirname: Node 20.11 and later)
+    const dist = join(import.meta.dirname ?? dirname(fileURLToPath(import.meta.url)), '..');
+    const record = JSON.parse(readFileSync(join(dist, 'koffi-native.json'), 'utf8')) as { path?: unknown; version?: unknown };
     if (typeof record.path !== 'string' || typeof record.version !== 'string') return undefined;
     const module = { exports: {} as { version?: unknown } };
-    process.dlopen(module, fileURLToPath(new URL(record.path, dist)));
+    process.dlopen(module, join(dist, record.path));
     return module.exports.version === record.version ? module.exports : undefined;
   } catch {
     return undefined;
