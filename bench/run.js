@@ -15,12 +15,12 @@
 //
 // Needs Debian's runit (apt-get install runit) and a build (npm run build);
 // the charts need the devDependencies and a font (fonts-dejavu-core).
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { root, implementations, checkPrerequisites, flag, option, machine, loadMonitor, tempDir } from './lib.js';
+import { root, implementations, checkPrerequisites, flag, option, machine, loadMonitor, tempDir, table } from './lib.js';
 import { oneService, scale, idle, crashLoop } from './supervision.js';
 import { throughput } from './svlogd.js';
-import { chpst } from './chpst.js';
+import { chpst, floorRows, FLOOR_HEADERS } from './chpst.js';
 import { report } from './report.js';
 
 const quick = flag('quick');
@@ -66,13 +66,23 @@ if (want('idle')) results.idle = await idle({ impls, ...config.idle, onProgress:
 if (want('crash')) results.crashLoop = await crashLoop({ impls, ...config.crashLoop, onProgress: progress });
 if (want('svlogd')) results.svlogd = await throughput({ impls, ...config.svlogd, onProgress: progress });
 if (want('chpst')) {
-  progress('chpst -u nobody true');
-  results.chpst = chpst({ impls, ...config.chpst });
+  progress('chpst -u nobody true, sv status X and node -e 0');
+  results.chpst = await chpst({ impls, ...config.chpst });
 }
 results.load = load.stop();
 results.seconds = Math.round((Date.now() - started) / 1000);
 
 const { rows, markdown } = report(results);
+// the start-up goal (issue 12): short-lived commands within 1.3x of a bare
+// `node -e 0` run without NODE_EXTRA_CA_CERTS, measured in the same phase
+const startup = results.chpst
+  ? [
+      'Start-up against the floor (same phase, interleaved; goal: at most 1.3x of `node -e 0` without NODE_EXTRA_CA_CERTS, whether or not the caller sets it):',
+      '',
+      table(FLOOR_HEADERS, floorRows(results.chpst)),
+      '',
+    ].join('\n')
+  : '';
 results.summary = rows;
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -84,6 +94,17 @@ try {
 } catch (err) {
   progress(`charts skipped: ${err.message} (they need the devDependencies: npm ci)`);
 }
+
+// sections written by hand (the start-up phases of bench/startup.js) are
+// kept when RESULTS.md is written again
+const KEPT = ['## Start-up by phase'];
+const previous = existsSync(join(outDir, 'RESULTS.md')) ? readFileSync(join(outDir, 'RESULTS.md'), 'utf8') : '';
+const kept = KEPT.flatMap((heading) => {
+  const at = previous.indexOf(`\n${heading}`);
+  if (at < 0) return [];
+  const next = previous.indexOf('\n## ', at + 1);
+  return [previous.slice(at + 1, next < 0 ? undefined : next + 1).trimEnd(), ''];
+});
 
 const m = results.machine;
 const l = results.load;
@@ -104,6 +125,7 @@ const doc = [
   '',
   markdown,
   '',
+  ...(startup ? [startup] : []),
   ...(charts.length ? ['Charts:', '', ...charts.map((c) => `![${relative(outDir, c)}](${relative(outDir, c)})`), ''] : []),
   '## How it measures',
   '',
@@ -115,9 +137,11 @@ const doc = [
   "- **sv**: each implementation's `sv` against its own supervisor; wall time of the whole command, Node's start included.",
   '- **throughput**: 100-byte numbered lines, `-tt`, config `s1000000` and `n0`; every line of every file read back and checked. "svlogd process": `cat input | svlogd -tt dir`. "service → its logger": a service `cat`s the input to its stdout, timed from `u` until every byte is in the log directory.',
   '- **CPU**: scheduler run time (`/proc/PID/task/*/schedstat`) of the supervision processes; idle with 100 services and loggers under both runsvdirs at once; crash loop with 50 services whose `run` exits at once (each start counted), one implementation at a time.',
-  '- **chpst**: wall time of `chpst -u nobody true` (as root), with `node -e 0` as the floor of any Node command.',
+  "- **chpst** and **start-up**: wall time of `chpst -u nobody true` (as root) and `sv status X` (X supervised by Debian's `runsv`), interleaved with `node -e 0` as the environment has it and without NODE_EXTRA_CA_CERTS: the floor of any Node command, which runit-ts's launchers keep Node from loading.",
   '',
+  ...kept,
 ];
 writeFileSync(join(outDir, 'RESULTS.md'), doc.join('\n'));
 console.log(markdown);
+if (startup) console.log(`\n${startup}`);
 progress(`wrote ${join(outDir, 'results.json')}, ${join(outDir, 'RESULTS.md')}${charts.length ? `, ${charts.length} charts` : ''}`);
