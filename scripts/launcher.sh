@@ -44,12 +44,19 @@ if [ "$records" = process ]; then
   export RUNIT_TS_FDCLOSED RUNIT_TS_FDS RUNIT_TS_SIGBLK RUNIT_TS_SIGIGN
 fi
 if [ "$records" != argv0 ]; then
-  # as `ulimit -Sn` prints it, read without the fork of $(ulimit -Sn)
+  # As `ulimit -Sn` prints it, from /proc/$$/limits: $(ulimit -Sn) would
+  # cost a fork, and dash's read builtin a read(2) per byte, but dash reads
+  # a file it sources in blocks. So the file is sourced, as the kernel
+  # writes it (lines `Limit ...` and `Max <name> <soft> <hard> <unit>`),
+  # each line a call of one of these functions, with PATH emptied so that
+  # nothing else could run; `command .` does not end the shell on an
+  # error. A shell that finds nothing there (bash sources a file by its
+  # size, 0 in /proc) forks.
   n=
-  { while read -r x y z n w; do
-    [ "$x $y $z" = 'Max open files' ] && break
-    n=
-  done </proc/$$/limits; } 2>/dev/null
+  Limit() { :; }
+  Max() { [ "$1 $2" = 'open files' ] && n=$3; }
+  [ -r /proc/$$/limits ] && PATH=/nonexistent command . /proc/$$/limits 2>/dev/null
+  unset -f Limit Max
   [ -n "$n" ] || n=$(ulimit -Sn)
   RUNIT_TS_NOFILE=$n
   export RUNIT_TS_NOFILE
