@@ -38,7 +38,7 @@ const config = quick
       idle: { seconds: 5, rounds: 1 },
       crashLoop: { seconds: 5, rounds: 1 },
       svlogd: { lines: 100000, rounds: 1 },
-      chpst: { rounds: 2, runs: 3 },
+      chpst: { rounds: 3, runs: 5 },
     }
   : {
       oneService: { rounds: 9, kills: 15 },
