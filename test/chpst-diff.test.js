@@ -36,11 +36,13 @@ const work = tempDir('chpst-diff-', 0o755);
  */
 const scratch = (name = 'd') => tempDir(`chpst-diff-${name}-`, 0o777);
 
-// chpst started as from a run script: PWD valid, some signals ignored and blocked
+// chpst started as from a run script: PWD valid, some signals ignored and
+// blocked, real-time ones among them (the status probe compares SigIgn and SigBlk)
 const env = { PATH: '/usr/bin:/bin', LANG: 'C', PWD: work, HOME: '/root', KEEP: 'kept' };
 const PY_START = `import os, signal, sys
 signal.signal(signal.SIGHUP, signal.SIG_IGN)
-signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+signal.signal(signal.SIGRTMIN + 2, signal.SIG_IGN)
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1, signal.SIGRTMAX - 1})
 os.execv(sys.argv[1], sys.argv[1:])`;
 
 /**
@@ -51,7 +53,7 @@ os.execv(sys.argv[1], sys.argv[1:])`;
  */
 const run = (file, args, options = {}) => runWithPid(file, args, { timeout: 20000, env, cwd: work, ...options });
 /**
- * chpst started by a program that ignores SIGHUP and blocks SIGUSR1.
+ * chpst started by a program that ignores SIGHUP and SIGRTMIN+2 and blocks SIGUSR1 and SIGRTMAX-1.
  * @param {string} chpst
  * @param {string[]} args
  */
