@@ -1,4 +1,5 @@
-// Descriptors: pipes, flags (the one fcntl binding), locks, FIFOs, dups.
+// Descriptors: pipes, flags (the one fcntl binding), locks, FIFOs, dups,
+// waiting for room to write.
 import { libcFunction, checkSyscall as check } from './libc.js';
 
 const pipe2 = libcFunction('int pipe2(_Out_ int *fds, int flags)');
@@ -7,6 +8,7 @@ const flock = libcFunction('int flock(int fd, int op)');
 const mkfifoC = libcFunction('int mkfifo(const char *path, uint32_t mode)');
 const dup2C = libcFunction('int dup2(int oldfd, int newfd)');
 const dup3C = libcFunction('int dup3(int oldfd, int newfd, int flags)');
+const pollC = libcFunction('int poll(uint8_t *fds, unsigned long nfds, int timeout)');
 
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
@@ -16,6 +18,9 @@ const F_GETFL = 3;
 const F_SETFL = 4;
 const F_DUPFD_CLOEXEC = 1030;
 const FD_CLOEXEC = 1;
+const POLLOUT = 4;
+/** the reader is gone: a write fails at once (EPIPE), it does not block */
+const POLLERR_HUP = 8 | 16;
 
 /** A kernel pipe (not a socketpair), both ends close-on-exec. */
 export function pipe(options: { nonblock?: boolean } = {}): { read: number; write: number } {
@@ -68,4 +73,17 @@ export function dup2(oldfd: number, newfd: number): void {
 /** dup3(): `oldfd` onto `newfd`, close-on-exec or inheritable. */
 export function dup3(oldfd: number, newfd: number, cloexec: boolean): void {
   check(dup3C(oldfd, newfd, cloexec ? O_CLOEXEC : 0), 'dup3');
+}
+
+/**
+ * poll(2) on one descriptor for writing, waiting up to `timeoutMs` (-1:
+ * as long as it takes): true when a write would not block now (there is
+ * room, or the reader is gone and it fails at once).
+ */
+export function pollWritable(fd: number, timeoutMs: number): boolean {
+  const pollfd = Buffer.alloc(8);
+  pollfd.writeInt32LE(fd, 0);
+  pollfd.writeInt16LE(POLLOUT, 4);
+  if (pollC(pollfd, 1, timeoutMs) < 0) return false;
+  return (pollfd.readInt16LE(6) & (POLLOUT | POLLERR_HUP)) !== 0;
 }

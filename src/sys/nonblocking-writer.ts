@@ -10,19 +10,16 @@
 import { fstatSync, openSync, writeSync, constants } from 'node:fs';
 import { libcFunction, lastErrno } from './libc.js';
 import { SysError, errorCode } from './errors.js';
+import { pollWritable } from './fd.js';
 
 /** Write what can be written of `data` at once: bytes written, 0 when it would block. Throws on failure (EPIPE, EIO, ...). */
 export type TryWrite = (data: Buffer) => number;
 
 const sendC = libcFunction('long send(int fd, const uint8_t *buf, unsigned long len, int flags)');
-const pollC = libcFunction('int poll(uint8_t *fds, unsigned long nfds, int timeout)');
 
 const MSG_DONTWAIT = 0x40;
 const MSG_NOSIGNAL = 0x4000;
 const EAGAIN = 11;
-const POLLOUT = 4;
-/** the reader is gone: a write fails at once (EPIPE), it does not block */
-const POLLERR_HUP = 8 | 16;
 /** the most a pipe takes at once without blocking once poll() said POLLOUT */
 const PIPE_BUF = 4096;
 
@@ -54,7 +51,7 @@ function chooseWriter(fd: number): TryWrite {
   } catch (err) {
     // a pipe without a reader: every write would fail
     if (errorCode(err) === 'ENXIO') return (data) => data.length;
-    return (data) => (writable(fd) ? writeSync(fd, data, 0, Math.min(data.length, PIPE_BUF)) : 0);
+    return (data) => (pollWritable(fd, 0) ? writeSync(fd, data, 0, Math.min(data.length, PIPE_BUF)) : 0);
   }
 }
 
@@ -73,15 +70,4 @@ function send(fd: number, data: Buffer): number {
   const errno = lastErrno();
   if (errno === EAGAIN) return 0;
   throw new SysError('send', errno);
-}
-
-const pollFd = Buffer.alloc(8);
-
-/** poll(2) with no timeout: may `fd` be written now? */
-function writable(fd: number): boolean {
-  pollFd.writeInt32LE(fd, 0);
-  pollFd.writeInt16LE(POLLOUT, 4);
-  pollFd.writeInt16LE(0, 6);
-  if (pollC(pollFd, 1, 0) < 0) return false;
-  return (pollFd.readInt16LE(6) & (POLLOUT | POLLERR_HUP)) !== 0;
 }

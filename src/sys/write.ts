@@ -1,18 +1,7 @@
 // Writing a whole buffer to a descriptor, synchronously: runit's programs
 // write their messages with blocking writes, and so do these.
 import { writeSync } from 'node:fs';
-import { libcFunction } from './libc.js';
-
-const poll = libcFunction('int poll(uint8_t *fds, unsigned long nfds, int timeout)');
-const POLLOUT = 4;
-
-/** Wait until `fd` can take more bytes (it is non-blocking, and full). */
-function waitWritable(fd: number): void {
-  const pollfd = Buffer.alloc(8);
-  pollfd.writeInt32LE(fd, 0);
-  pollfd.writeInt16LE(POLLOUT, 4);
-  poll(pollfd, 1, -1);
-}
+import { pollWritable } from './fd.js';
 
 /**
  * Write all of `data` to `fd`. An interrupted write is retried. A
@@ -31,7 +20,7 @@ export function writeAll(fd: number, data: string | Uint8Array, options: { waitW
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EINTR') continue;
       if (code === 'EAGAIN' && options.waitWhenFull) {
-        waitWritable(fd);
+        pollWritable(fd, -1);
         continue;
       }
       return false;
