@@ -255,7 +255,9 @@ test('the whole directory disappears and comes back: warning, then supervision r
   makeService(join(dir, 'a'), SLEEPER);
   const runsvdir = startRunsvdir([dir]);
   const a = await running(join(dir, 'a'));
-  rmSync(dir, { recursive: true, force: true });
+  // in one step: removed entry by entry, a scan in between would see `a` gone and stop it (as runit would)
+  renameSync(dir, join(base, 'gone'));
+  rmSync(join(base, 'gone'), { recursive: true, force: true });
   await waitFor(() => runsvdir.output.stderr.includes(`runsvdir ${dir}: warning: unable to open directory ${dir}: file does not exist\n`), { what: 'warning' });
   // as runit: an unreadable directory changes nothing that runs
   assert.ok(processExists(a));
