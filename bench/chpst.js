@@ -8,7 +8,8 @@
 // environment sets NODE_EXTRA_CA_CERTS, runit-ts's commands are also run
 // without it. Every candidate once per turn, the order reversed every
 // other turn; X is a service supervised by Debian's runsv for the phase.
-// Standalone: node bench/chpst.js [rounds] [runs-per-round]
+// Standalone: node bench/chpst.js [rounds] [runs-per-round]; the restart of
+// a service whose run execs chpst (issue 12, goal 2): node bench/chpst.js restart [kills]
 import { spawnSync } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +28,10 @@ import {
   startGroup,
   waitUntil,
   isUp,
+  pidOf,
+  readText,
+  roundOrder,
+  sleep,
 } from './lib.js';
 
 const CA = 'NODE_EXTRA_CA_CERTS';
@@ -87,6 +92,62 @@ export async function chpst({ impls = implementations(), rounds = 7, runs = 10 }
   return result;
 }
 
+/** The pid in `dir`'s supervise/status once it is a new one whose program is `comm` (chpst has exec'd it). */
+function untilProgramRuns(dir, oldPid, comm) {
+  const t0 = process.hrtime.bigint();
+  return new Promise((resolve) => {
+    const poll = setInterval(() => {
+      const pid = pidOf(dir);
+      if (pid && pid !== oldPid && readText(`/proc/${pid}/comm`) === `${comm}\n`) {
+        clearInterval(poll);
+        resolve(elapsedMs(t0));
+      }
+    }, 1);
+  });
+}
+
+/**
+ * Issue 12, goal 2: a service whose run is `exec chpst -u nobody PROG`,
+ * under each implementation's runsvdir with that implementation's chpst;
+ * `kills` times (interleaved) kill -9 of PROG, then the time until the
+ * replacement PROG runs (chpst has exec'd it), each kill after the service
+ * ran 1.1 s (runsv's one-second throttle stays out of it).
+ * Returns { [impl]: ms[] }.
+ */
+export async function chpstRestart({ impls = implementations(), kills = 15 } = {}) {
+  const setups = [];
+  const result = Object.fromEntries(impls.map((i) => [i.name, []]));
+  try {
+    for (const impl of impls) {
+      const base = tempDir();
+      const dir = join(base, 'x');
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'run'), `#!/bin/sh\nexec ${impl.bin('chpst')} -u nobody sleep 1000000\n`, { mode: 0o755 });
+      setups.push({ impl, base, dir, runsvdir: startGroup(impl.bin('runsvdir'), [base]) });
+    }
+    for (const s of setups) {
+      await waitUntil(() => isUp(s.dir) && readText(`/proc/${pidOf(s.dir)}/comm`) === 'sleep\n', { timeout: 15000, interval: 10 });
+      s.upSince = Date.now();
+    }
+    for (let k = 0; k < kills; k++) {
+      for (const s of roundOrder(setups, k)) {
+        await sleep(Math.max(0, s.upSince + 1100 - Date.now()));
+        const old = pidOf(s.dir);
+        const replaced = untilProgramRuns(s.dir, old, 'sleep');
+        process.kill(old, 'SIGKILL');
+        result[s.impl.name].push(await replaced);
+        s.upSince = Date.now();
+      }
+    }
+  } finally {
+    for (const { runsvdir, base } of setups) {
+      await runsvdir.stop();
+      removeDir(base);
+    }
+  }
+  return result;
+}
+
 /**
  * Rows of runit-ts's short-lived commands against the floor: command,
  * NODE_EXTRA_CA_CERTS, median ms, ratio to the floor (the start-up goal:
@@ -107,7 +168,18 @@ export function floorRows(r) {
 }
 export const FLOOR_HEADERS = ['command', 'NODE_EXTRA_CA_CERTS', 'median ms', 'ratio to floor'];
 
-if (isMain(import.meta)) {
+if (isMain(import.meta) && process.argv[2] === 'restart') {
+  checkPrerequisites(option('root'), ['chpst', 'runsvdir']);
+  const r = await chpstRestart({ impls: implementations(option('root')), kills: Number(process.argv[3] ?? 15) });
+  const ms = (xs) => [fmt(median(xs), 2), fmt(percentile(xs, 0.1), 2), fmt(percentile(xs, 0.9), 2)];
+  const runit = median(r.runit);
+  console.log(
+    table(
+      ['kill -9 → the replacement `exec chpst -u nobody sleep` runs sleep', 'median ms', 'p10 ms', 'p90 ms', 'ratio to runit'],
+      Object.entries(r).map(([name, xs]) => [name, ...ms(xs), `${(median(xs) / runit).toFixed(2)}x`]),
+    ),
+  );
+} else if (isMain(import.meta)) {
   checkPrerequisites(option('root'), ['chpst', 'sv', 'runsv']);
   const rounds = Number(process.argv[2] ?? 7);
   const runs = Number(process.argv[3] ?? 10);
