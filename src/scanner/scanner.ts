@@ -4,7 +4,7 @@
 // milliseconds; a slow periodic rescan covers filesystems without inotify
 // and a directory replaced under its name.
 import { watch, statSync, writeFileSync, type FSWatcher } from 'node:fs';
-import { scanServices } from './scan.js';
+import { scanServices } from '../protocol/service-list.js';
 import { HostedService, IsolatedService, type HostContext, type ServiceHost } from './service-host.js';
 import { FdHolder, findHeldPipe } from './fd-holder.js';
 import { FdBudget } from './fd-budget.js';

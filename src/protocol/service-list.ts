@@ -1,4 +1,5 @@
-// One scan of a service directory: which entries are services (runsvdir(8)).
+// Which entries of a services directory are services (runsvdir(8)): one
+// scan, shared by runsvdir and by `runit-ts status`.
 import { readdirSync, statSync, type BigIntStats } from 'node:fs';
 import { errorTextOf } from '../sys/errstr.js';
 
