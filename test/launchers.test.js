@@ -63,6 +63,7 @@ test('bin/ is what scripts/launcher.sh and the command table make of it, and pac
     'pgrphack',
     'runit',
     'runit-init',
+    'runit-ts',
     'runsv',
     'runsvchdir',
     'runsvdir',

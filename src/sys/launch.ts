@@ -75,6 +75,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   'runit-init': { module: 'runit-init', nodeOptions: [], records: 'nofile', bundle: false },
   runsvchdir: { module: 'runsvchdir', nodeOptions: [], records: 'argv0', bundle: true },
   utmpset: { module: 'utmpset', nodeOptions: [], records: 'argv0', bundle: true },
+  'runit-ts': { module: 'runit-ts', nodeOptions: [], records: 'argv0', bundle: true },
 };
 
 /** The file under dist/cli/ that runs for `spec`. */

@@ -1,0 +1,89 @@
+// runit-ts SUBCOMMAND ...: what runit has no command for (docs/runit-ts.md).
+// runit's own commands stay as they are; this one reads the same on-disk
+// protocol, so it works over Debian's runsv as over runit-ts.
+import { writeErr, writeOut } from './output.js';
+import { parseOptions, type OptionSpec } from '../util/options.js';
+import { takeStartState } from '../sys/launch.js';
+import { errorTextOf } from '../sys/errstr.js';
+
+/** Exit codes (docs/runit-ts.md): as sv's, the count of services that failed, at most 99. */
+const EXIT_USAGE = 100;
+const EXIT_FATAL = 111;
+
+interface Subcommand {
+  usage: string;
+  summary: string;
+  options: OptionSpec;
+  run(options: Map<string, string | true>, operands: string[]): number | Promise<number>;
+}
+
+const HELP: OptionSpec = { help: { value: false, short: 'h' } };
+
+const SUBCOMMANDS: Record<string, Subcommand> = {
+  status: {
+    usage: 'status [--json] [service ...]',
+    summary: 'state, pid, uptime, CPU and memory of every service in $SVDIR (or those named) and of its log service',
+    options: { ...HELP, json: { value: false } },
+    async run(options, operands) {
+      const { readServices } = await import('../observe/service-status.js');
+      const { statusJson, statusTable } = await import('../observe/status-format.js');
+      const svdir = process.env.SVDIR ?? '/etc/service/';
+      let services: ReturnType<typeof readServices>;
+      try {
+        services = readServices(svdir, operands, (message) => writeErr(`runit-ts: warning: ${message}\n`));
+      } catch (err) {
+        writeErr(`runit-ts: fatal: unable to open directory ${svdir}: ${errorTextOf(err)}\n`);
+        return EXIT_FATAL;
+      }
+      const now = Date.now() / 1000;
+      if (options.has('json')) writeOut(statusJson(services, now));
+      else writeOut(statusTable(services, now, colourWanted()));
+      return Math.min(99, services.filter((s) => s.error !== null).length);
+    },
+  },
+};
+
+/** Colour only on a terminal, and never when NO_COLOR is set to anything (no-color.org). */
+function colourWanted(): boolean {
+  return process.stdout.isTTY === true && !process.env.NO_COLOR;
+}
+
+function overview(): string {
+  const width = Math.max(...Object.keys(SUBCOMMANDS).map((n) => n.length));
+  const lines = Object.entries(SUBCOMMANDS).map(([name, s]) => `  ${name.padEnd(width)}  ${s.summary}`);
+  return `usage: runit-ts command [options] [argument ...]\n\ncommands:\n${lines.join('\n')}\n\nrunit-ts command --help describes one command.\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  takeStartState();
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    (name === undefined ? writeErr : writeOut)(overview());
+    return name === undefined ? EXIT_USAGE : 0;
+  }
+  const sub = Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
+  if (!sub) {
+    writeErr(`runit-ts: unknown command: ${name}\n${overview()}`);
+    return EXIT_USAGE;
+  }
+  const parsed = parseOptions(rest, sub.options);
+  if (!parsed.ok) {
+    writeErr(`runit-ts ${name}: ${parsed.message}\nusage: runit-ts ${sub.usage}\n\n`);
+    return EXIT_USAGE;
+  }
+  if (parsed.options.has('help')) {
+    writeOut(`usage: runit-ts ${sub.usage}\n\n${sub.summary}.\n`);
+    return 0;
+  }
+  return sub.run(parsed.options, parsed.operands);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    writeErr(`runit-ts: fatal: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = EXIT_FATAL;
+  },
+);

@@ -1,0 +1,147 @@
+// The status of a service as its supervise/ directory and /proc tell it:
+// a client of runit's on-disk protocol only, so it reads a service
+// supervised by Debian's runsv as well as one supervised by runit-ts.
+import { statSync } from 'node:fs';
+import { readStatusBytes, supervisorRunning } from '../protocol/control.js';
+import { parseRecord } from '../protocol/sv-wait.js';
+import { unixSeconds } from '../protocol/tai64n.js';
+import { errorTextOf } from '../sys/errstr.js';
+import { scanServices } from '../protocol/service-list.js';
+import { ProcessTable, type ProcessUsage } from './processes.js';
+
+export type ProgramState = 'down' | 'run' | 'finish';
+
+export interface ProgramStatus {
+  /** a supervisor (runsv, or runit-ts's in-process one) holds supervise/ok */
+  supervised: boolean;
+  /** why the status could not be read (then the fields below are null) */
+  error: string | null;
+  state: ProgramState | null;
+  /** the pid of ./run (or ./finish), null when none */
+  pid: number | null;
+  /** when the current state began (unix seconds, whole: as supervise/status keeps it to the second for sv) */
+  since: number | null;
+  /** what the supervisor was last told: `up` or `down` (the want byte) */
+  want: 'up' | 'down' | null;
+  /** no `down` file in the service directory */
+  normallyUp: boolean | null;
+  paused: boolean | null;
+  gotTerm: boolean | null;
+  /** the supervisor's pid (it holds supervise/lock), null when unknown */
+  supervisorPid: number | null;
+  /** runs inside its supervisor's process (runit-ts's in-process svlogd): `pid` is the supervisor's */
+  inProcess: boolean;
+  /** the process tree under `pid`; null for an in-process program (its cost is the supervisor's) */
+  processes: ProcessUsage | null;
+}
+
+export interface ServiceStatus extends ProgramStatus {
+  name: string;
+  dir: string;
+  /** the log service (`log/` in the service directory), null when there is none */
+  log: ProgramStatus | null;
+}
+
+const STATES: Record<number, ProgramState> = { 0: 'down', 1: 'run', 2: 'finish' };
+
+function unreadable(error: string, supervised = false): ProgramStatus {
+  return {
+    supervised,
+    error,
+    state: null,
+    pid: null,
+    since: null,
+    want: null,
+    normallyUp: null,
+    paused: null,
+    gotTerm: null,
+    supervisorPid: null,
+    inProcess: false,
+    processes: null,
+  };
+}
+
+function supervisorOf(supervise: string, processes: ProcessTable): number | null {
+  try {
+    const st = statSync(`${supervise}/lock`, { bigint: true });
+    return processes.lockHolder(st.dev, st.ino) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** One program (`dir` is the service directory or its log/), read as sv reads it. */
+export function readProgramStatus(dir: string, processes: ProcessTable): ProgramStatus {
+  const supervise = `${dir}/supervise`;
+  try {
+    if (!supervisorRunning(supervise)) return unreadable('runsv not running');
+  } catch (err) {
+    return unreadable(`unable to open supervise/ok: ${errorTextOf(err)}`);
+  }
+  let rec: ReturnType<typeof parseRecord>;
+  try {
+    const bytes = readStatusBytes(supervise);
+    rec = bytes.length === 20 ? parseRecord(bytes) : undefined;
+  } catch (err) {
+    return unreadable(`unable to read supervise/status: ${errorTextOf(err)}`, true);
+  }
+  const state = rec && STATES[rec.state];
+  if (!rec || !state) return unreadable('unable to read supervise/status: bad format', true);
+  let normallyUp: boolean | null;
+  try {
+    statSync(`${dir}/down`);
+    normallyUp = false;
+  } catch (err) {
+    normallyUp = (err as NodeJS.ErrnoException).code === 'ENOENT' ? true : null;
+  }
+  const pid = rec.pid === 0 ? null : rec.pid;
+  const supervisorPid = supervisorOf(supervise, processes);
+  const inProcess = pid !== null && pid === supervisorPid;
+  return {
+    supervised: true,
+    error: null,
+    state,
+    pid,
+    since: unixSeconds(rec.time),
+    want: rec.want === 0x75 ? 'up' : 'down',
+    normallyUp,
+    paused: rec.paused !== 0,
+    gotTerm: rec.term !== 0,
+    supervisorPid,
+    inProcess,
+    processes: pid === null || inProcess ? null : (processes.usage(pid) ?? null),
+  };
+}
+
+/** A service and its log service. */
+export function readServiceStatus(name: string, dir: string, processes: ProcessTable): ServiceStatus {
+  try {
+    if (!statSync(dir).isDirectory()) return { name, dir, ...unreadable('unable to change to service directory: not a directory'), log: null };
+  } catch (err) {
+    return { name, dir, ...unreadable(`unable to change to service directory: ${errorTextOf(err)}`), log: null };
+  }
+  let log: ProgramStatus | null = null;
+  try {
+    if (statSync(`${dir}/log`).isDirectory()) log = readProgramStatus(`${dir}/log`, processes);
+  } catch {
+    // no log service
+  }
+  return { name, dir, ...readProgramStatus(dir, processes), log };
+}
+
+/**
+ * The services `operands` name, as sv resolves them (a name starting with
+ * `/` or `.` is a directory, any other is one under `svdir`), or, without
+ * operands, every service of `svdir` (throws when it cannot be read).
+ */
+export function readServices(svdir: string, operands: readonly string[], warn: (message: string) => void): ServiceStatus[] {
+  const processes = new ProcessTable();
+  const under = (name: string) => (svdir.endsWith('/') ? svdir + name : `${svdir}/${name}`);
+  const named =
+    operands.length > 0
+      ? operands.map((name) => ({ name, dir: name.startsWith('/') || name.startsWith('.') ? name : under(name) }))
+      : scanServices(svdir, warn)
+          .map(({ name }) => ({ name, dir: under(name) }))
+          .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return named.map(({ name, dir }) => readServiceStatus(name, dir, processes));
+}
