@@ -108,8 +108,10 @@ test('a recorded pid that is now another process is never adopted', async () => 
   process.kill(runsv.pid, 'SIGKILL');
   await runsv.exited;
   // as if the pid had been reused: same pid, another start time
-  const [, start] = (readText(join(svc, 'supervise/pidstart')) ?? '').trim().split(' ');
-  writeFileSync(join(svc, 'supervise/pidstart'), `${pid} ${Number(start) + 1}\n`);
+  // the record in supervise/lock: `PID STARTTIME` (supervisor/supervise-record.ts)
+  const [, start] = (readText(join(svc, 'supervise/lock')) ?? '').split('\n')[0].split(' ');
+  assert.match(start, /^\d+$/);
+  writeFileSync(join(svc, 'supervise/lock'), `${pid} ${Number(start) + 1}\n`);
   runsv = startDetached(bin('runsv'), [svc]);
   const next = await waitFor(() => supervisedPid(svc) !== pid && stat(svc) === 'run\n' && supervisedPid(svc), { what: 'fresh start' });
   assert.notEqual(next, pid);

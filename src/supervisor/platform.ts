@@ -35,8 +35,11 @@ export interface ProgramPlatform {
   now(): Tai64n;
   /** call `fn` once after `ms`; returns its cancel */
   setTimer(ms: number, fn: () => void): () => void;
-  /** write what changed of the program's supervise/ files */
-  publish(view: ProgramView): void;
+  /**
+   * Write what changed of the program's supervise/ files: at the end of
+   * this turn of the event loop, or with `now`, at once.
+   */
+  publish(view: ProgramView, now?: boolean): void;
   warn(message: string): void;
   /** a child-side failure runit reports as fatal; the supervisor goes on */
   fatal(message: string): void;
@@ -157,8 +160,9 @@ export class ProcessPlatform implements ProgramPlatform {
     return () => clearTimeout(timer);
   }
 
-  publish(view: ProgramView): void {
-    this.files.write(view);
+  publish(view: ProgramView, now = false): void {
+    if (now) this.files.writeNow(view);
+    else this.files.write(view);
   }
 
   warn(message: string): void {

@@ -2,8 +2,8 @@
 // log/run, as a state machine: runsv(8)'s behaviour for one of the two.
 // It owns its state and every transition; what it does to the world goes
 // through ProgramPlatform (platform.ts), so the unit tests drive it with a
-// fake clock and fake children. After each event it publishes its state
-// once, so supervise/ is written once per change.
+// fake clock and fake children. After each event it publishes its state;
+// the platform writes supervise/ once per turn of the event loop.
 import { State, type Want } from '../protocol/status.js';
 import { unixSeconds, type Tai64n } from '../protocol/tai64n.js';
 import type { ExitStatus } from '../sys/spawn.js';
@@ -218,7 +218,7 @@ export class Program implements ProgramView {
    */
   private custom(letter: string): Promise<boolean> | false {
     const handled = this.platform.custom(letter);
-    if (handled !== false) this.publish();
+    if (handled !== false) this.publish(true);
     return handled;
   }
 
@@ -244,8 +244,8 @@ export class Program implements ProgramView {
     this.onSettled();
   }
 
-  private publish(): void {
-    if (!this.closed) this.platform.publish(this);
+  private publish(now = false): void {
+    if (!this.closed) this.platform.publish(this, now);
   }
 
   private shouldStart(): boolean {

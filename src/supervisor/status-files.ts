@@ -1,12 +1,19 @@
 // Publishing a program's state in supervise/ as runsv 2.1.2 does: pid,
 // stat and status, each written atomically (.new + rename), plus runit-ts's
-// own pidstart record (runit ignores it). Only what changed is written: a
-// burst of letters that change nothing costs no writes (runit rewrote the
-// files for every letter).
+// own record (pid and start time, the log pipe) in the held lock file
+// (supervise-record.ts). Only what changed is written, and at most once per
+// turn of the event loop: a program that changes state several times while
+// handling one batch of events (exits, control letters, timers) publishes
+// its last state once. The record is written before the status that names
+// its pid, so a host killed at any point leaves what the next one needs to
+// adopt. Pending writes are flushed when the supervisor exits and when the
+// process exits.
+import { ftruncateSync, writeSync } from 'node:fs';
 import { encodeStatus, statText, type State, type Want } from '../protocol/status.js';
 import { writeAtomic, AtomicWriteError } from '../protocol/atomic-write.js';
 import { errorTextOf } from '../sys/errstr.js';
 import type { Tai64n } from '../protocol/tai64n.js';
+import { encodeRecord } from './supervise-record.js';
 
 /** What supervise/ shows of a program (status, stat, pid, pidstart). */
 export interface ProgramView {
@@ -21,10 +28,42 @@ export interface ProgramView {
   readonly time: Tai64n;
 }
 
+/** StatusFiles with a publication waiting for the end of this turn. */
+const pending = new Set<StatusFiles>();
+let scheduled = false;
+let exitHooked = false;
+
+function schedule(files: StatusFiles): void {
+  pending.add(files);
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(flushPending);
+  if (!exitHooked) {
+    exitHooked = true;
+    // process.exit() from anywhere: what was decided is still published
+    process.on('exit', flushPending);
+  }
+}
+
+/** Write every pending publication now. */
+export function flushPending(): void {
+  scheduled = false;
+  for (const files of pending) {
+    pending.delete(files);
+    files.flush();
+  }
+}
+
 export class StatusFiles {
   private lastPid: number | undefined;
   private lastStat: string | undefined;
   private lastStatus: Buffer | undefined;
+  private lockFd: number | undefined;
+  private logPipe: string | undefined;
+  private lastRecord: string | undefined;
+  /** the view to publish at the end of this turn */
+  private view: ProgramView | undefined;
+  private closed = false;
 
   constructor(
     /** absolute path of the supervise/ directory */
@@ -38,11 +77,46 @@ export class StatusFiles {
     this.lastPid = pidAtStart ? undefined : 0;
   }
 
+  /** The held fd of supervise/lock, where the record is kept. */
+  holdLock(fd: number): void {
+    this.lockFd = fd;
+  }
+
+  /** The log pipe (`pipe:[INODE]`) to record beside the process `pid` (adopted or 0), written at once. */
+  recordLogPipe(name: string, pid: number, startTime: string | undefined): void {
+    this.logPipe = name;
+    this.writeRecord(pid, startTime);
+  }
+
+  /** Publish `view` at the end of this turn of the event loop. */
   write(view: ProgramView): void {
+    if (this.closed) return;
+    this.view = view;
+    schedule(this);
+  }
+
+  /** Publish `view` now (a control/ program about to run may read supervise/). */
+  writeNow(view: ProgramView): void {
+    if (this.closed) return;
+    this.view = view;
+    pending.delete(this);
+    this.flush();
+  }
+
+  /** Publish what is pending, then nothing more (before the lock fd is closed). */
+  close(): void {
+    pending.delete(this);
+    this.flush();
+    this.closed = true;
+  }
+
+  flush(): void {
+    const view = this.view;
+    if (!view || this.closed) return;
     if (view.pid !== this.lastPid) {
       if (!this.writeFile('pid', view.pid ? `${view.pid}\n` : '')) return;
       // which process the pid is, so that a reused pid is never adopted
-      this.writeFile('pidstart', view.pid && view.startTime ? `${view.pid} ${view.startTime}\n` : '');
+      this.writeRecord(view.pid, view.startTime);
       this.lastPid = view.pid;
     }
     const stat = statText(view.state, view.want, view.paused, view.gotTerm);
@@ -56,6 +130,21 @@ export class StatusFiles {
       state: view.state,
     });
     if (!this.lastStatus?.equals(status)) this.lastStatus = this.writeFile('status', status) ? status : undefined;
+  }
+
+  private writeRecord(pid: number, startTime: string | undefined): void {
+    if (this.lockFd === undefined) return;
+    const text = encodeRecord({ pid, startTime, logPipe: this.logPipe });
+    if (text === this.lastRecord) return;
+    try {
+      ftruncateSync(this.lockFd, 0);
+      // the lock is open O_APPEND: this lands at offset 0
+      writeSync(this.lockFd, text);
+      this.lastRecord = text;
+    } catch (err) {
+      this.lastRecord = undefined;
+      this.warn(`unable to write ${this.label}/lock: ${errorTextOf(err)}`);
+    }
   }
 
   private writeFile(name: string, data: string | Buffer): boolean {

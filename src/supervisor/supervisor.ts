@@ -7,7 +7,6 @@
 import { closeSync, openSync, readFileSync, readlinkSync, realpathSync, statSync, constants } from 'node:fs';
 import { Socket } from 'node:net';
 import { State, type Want } from '../protocol/status.js';
-import { writeAtomic } from '../protocol/atomic-write.js';
 import { pipe } from '../sys/fd.js';
 import { errorCode } from '../sys/errors.js';
 import { errorTextOf } from '../sys/errstr.js';
@@ -128,21 +127,30 @@ export class Supervisor {
     for (const { files, label } of this.supervised) {
       ensureSuperviseDir(label === 'supervise' ? this.dir : `${this.dir}/log`, label);
       // runit waits for the log's lock; a shared event loop cannot (runsv-log-lock)
-      this.fds.push(takeLock(files.dir, label));
+      const lock = takeLock(files.dir, label);
+      this.fds.push(lock);
+      files.holdLock(lock);
     }
     // The locks are ours, so whoever wrote these files is gone: adopt what it left running.
-    for (const s of this.supervised) this.adopt(s);
-    if (this.log) this.openLogPipe();
+    let logPipe: string | undefined;
+    for (const s of this.supervised) {
+      const recorded = this.adopt(s);
+      if (!s.program.isLog) logPipe = recorded;
+    }
+    if (this.log) this.openLogPipe(logPipe);
     for (const { program, files, label } of this.supervised) this.listen(program, label, openControlFifo(files.dir, label));
     // no status is written here: start() follows in the same turn and
     // publishes each program once, already running where it starts
     for (const { files, label } of this.supervised) this.fds.push(openOkFifo(files.dir, label));
   }
 
-  /** Take over a process a dead supervisor left running (runsv-adopt). */
-  private adopt({ program, files }: Supervised): void {
-    const found = findAdoptable(files.dir);
-    if (!found) return;
+  /**
+   * Take over a process a dead supervisor left running (runsv-adopt).
+   * Returns the log pipe it recorded.
+   */
+  private adopt({ program, files }: Supervised): string | undefined {
+    const { found, logPipe } = findAdoptable(files.dir);
+    if (!found) return logPipe;
     const { status } = found;
     const child = processChild(found.pid, found.startTime);
     const want: Want = status.wantUp ? 'up' : found.wantExit && !program.isLog ? 'exit' : 'down';
@@ -150,19 +158,20 @@ export class Supervisor {
     const what = `${program.isLog ? 'log/' : ''}${status.state === State.Finish ? 'finish' : 'run'}`;
     this.reporter.warn(`adopted running ${what} (pid ${found.pid})`);
     this.cleanups.push(watchExit(found.pid, () => program.adoptedExited(child)));
+    return logPipe;
   }
 
   /**
    * The pipe between service and log: the one adopted processes still hold
    * (so nothing buffered in it is lost), else a new one.
    */
-  private openLogPipe(): void {
-    const record = `${this.dir}/supervise/logpipe`;
+  private openLogPipe(recorded: string | undefined): void {
     let fds: { read: number; write: number } | undefined;
     if (this.main.pid) fds = reopenPipe(`/proc/${this.main.pid}/fd/1`);
     if (!fds && this.log?.pid) fds = reopenPipe(`/proc/${this.log.pid}/fd/0`);
     if (!fds) {
-      const inode = readTextFile(record)?.trim();
+      // an older runit-ts kept it in a file of its own
+      const inode = recorded ?? readTextFile(`${this.dir}/supervise/logpipe`)?.trim();
       const held = inode ? this.options.findLogPipe?.(inode) : undefined;
       if (held) fds = reopenPipe(held);
     }
@@ -177,7 +186,7 @@ export class Supervisor {
     this.fds.push(fds.read, fds.write);
     // runit-ts's own record (runit ignores it): which pipe to recover
     try {
-      writeAtomic(record, `${readlinkSync(`/proc/self/fd/${fds.read}`)}\n`);
+      this.supervised[0]!.files.recordLogPipe(readlinkSync(`/proc/self/fd/${fds.read}`), this.main.pid, this.main.startTime);
     } catch {}
     this.options.onLogPipe?.(this, fds.read);
   }
@@ -246,6 +255,8 @@ export class Supervisor {
   private closeAll(): void {
     if (this.logPipe && !this.logPipeClosed) this.options.onLogPipe?.(this, undefined);
     for (const { program } of this.supervised) program.close();
+    // what was decided in this turn is published while the lock is still held
+    for (const { files } of this.supervised) files.close();
     for (const cancel of this.cleanups) cancel();
     this.cleanups.length = 0;
     for (const socket of this.sockets) socket.destroy();
