@@ -41,7 +41,75 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       return Math.min(99, services.filter((s) => s.error !== null).length);
     },
   },
+  logs: {
+    usage: 'logs [-f] [-n N] [--since TIME] [--dir DIR] service',
+    summary:
+      "the service's svlogd log: its last N lines (10; all since TIME with --since) across the rotated files and current, stamps as local time; -f follows it across rotations. The directory is the one log/run gives svlogd, or --dir. TIME is a date, a date and time (ISO 8601, local unless it has a zone) or an age: 90s, 10m, 2h, 1d",
+    options: { ...HELP, follow: { value: false, short: 'f' }, lines: { value: true, short: 'n' }, since: { value: true }, dir: { value: true } },
+    async run(options, operands) {
+      const { serviceDir } = await import('../observe/service-status.js');
+      const { findLogDir, parseSince, presentLine } = await import('../observe/log-dir.js');
+      const { LogFollower } = await import('../observe/log-follow.js');
+      const name = operands[0];
+      if (name === undefined || operands.length > 1) return usageError('logs', 'one service, please');
+      const fail = (message: string) => {
+        writeErr(`runit-ts: fatal: ${name}: ${message}\n`);
+        return EXIT_FATAL;
+      };
+      const linesOption = options.get('lines');
+      const count = typeof linesOption === 'string' ? (/^\d+$/.test(linesOption) ? Number(linesOption) : NaN) : undefined;
+      if (Number.isNaN(count)) return usageError('logs', `not a number of lines: ${linesOption}`);
+      const sinceOption = options.get('since');
+      const since = typeof sinceOption === 'string' ? parseSince(sinceOption, Date.now()) : undefined;
+      if (typeof sinceOption === 'string' && since === undefined) return usageError('logs', `not a time: ${sinceOption}`);
+      let dir = options.get('dir');
+      if (typeof dir !== 'string') {
+        try {
+          dir = findLogDir(serviceDir(process.env.SVDIR ?? '/etc/service/', name));
+        } catch (err) {
+          return fail(`unable to read log/run: ${errorTextOf(err)}`);
+        }
+        if (dir === undefined) return fail('log/run names no svlogd directory: give it with --dir');
+      }
+      const shown: string[] = [];
+      let previous = false;
+      let emit = (line: string): void => {
+        shown.push(line);
+      };
+      const follower = new LogFollower(dir, (line) => {
+        const out = presentLine(line, since, previous);
+        previous = out !== undefined;
+        if (out !== undefined) emit(out);
+      });
+      try {
+        follower.readAll();
+      } catch (err) {
+        follower.close();
+        return fail(`unable to read ${dir}: ${errorTextOf(err)}`);
+      }
+      const keep = count ?? (since === undefined ? 10 : shown.length);
+      writeOut(shown.slice(Math.max(0, shown.length - keep)).join('\n') + (keep > 0 && shown.length > 0 ? '\n' : ''));
+      if (!options.has('follow')) {
+        follower.close();
+        return 0;
+      }
+      emit = (line) => writeOut(`${line}\n`);
+      follower.follow();
+      return new Promise<number>((resolve) => {
+        for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+          process.once(signal, () => {
+            follower.close();
+            resolve(0);
+          });
+      });
+    },
+  },
 };
+
+function usageError(command: string, message: string): number {
+  writeErr(`runit-ts ${command}: ${message}\nusage: runit-ts ${SUBCOMMANDS[command]!.usage}\n\n`);
+  return EXIT_USAGE;
+}
 
 /** Colour only on a terminal, and never when NO_COLOR is set to anything (no-color.org). */
 function colourWanted(): boolean {
@@ -67,10 +135,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   const parsed = parseOptions(rest, sub.options);
-  if (!parsed.ok) {
-    writeErr(`runit-ts ${name}: ${parsed.message}\nusage: runit-ts ${sub.usage}\n\n`);
-    return EXIT_USAGE;
-  }
+  if (!parsed.ok) return usageError(name, parsed.message);
   if (parsed.options.has('help')) {
     writeOut(`usage: runit-ts ${sub.usage}\n\n${sub.summary}.\n`);
     return 0;

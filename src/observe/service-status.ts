@@ -129,6 +129,12 @@ export function readServiceStatus(name: string, dir: string, processes: ProcessT
   return { name, dir, ...readProgramStatus(dir, processes), log };
 }
 
+/** The directory of service `name`, as sv finds it: a name starting with `/` or `.` is one, any other is under `svdir`. */
+export function serviceDir(svdir: string, name: string): string {
+  if (name.startsWith('/') || name.startsWith('.')) return name;
+  return svdir.endsWith('/') ? svdir + name : `${svdir}/${name}`;
+}
+
 /**
  * The services `operands` name, as sv resolves them (a name starting with
  * `/` or `.` is a directory, any other is one under `svdir`), or, without
@@ -136,12 +142,11 @@ export function readServiceStatus(name: string, dir: string, processes: ProcessT
  */
 export function readServices(svdir: string, operands: readonly string[], warn: (message: string) => void): ServiceStatus[] {
   const processes = new ProcessTable();
-  const under = (name: string) => (svdir.endsWith('/') ? svdir + name : `${svdir}/${name}`);
   const named =
     operands.length > 0
-      ? operands.map((name) => ({ name, dir: name.startsWith('/') || name.startsWith('.') ? name : under(name) }))
+      ? operands.map((name) => ({ name, dir: serviceDir(svdir, name) }))
       : scanServices(svdir, warn)
-          .map(({ name }) => ({ name, dir: under(name) }))
+          .map(({ name }) => ({ name, dir: serviceDir(svdir, name) }))
           .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return named.map(({ name, dir }) => readServiceStatus(name, dir, processes));
 }
