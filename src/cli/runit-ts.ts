@@ -41,6 +41,32 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       return Math.min(99, services.filter((s) => s.error !== null).length);
     },
   },
+  events: {
+    usage: 'events [--json] [service ...]',
+    summary:
+      'a line for each change of every service in $SVDIR (or those named) and its log service, as it happens: up, down, finish, restart, want up, want down, paused, continued, supervisor up or down, and services added to $SVDIR or removed; --json gives one JSON object a line. Runs until SIGINT, SIGTERM or SIGHUP',
+    options: { ...HELP, json: { value: false } },
+    async run(options, operands) {
+      const { ServiceEvents, eventLine } = await import('../observe/events.js');
+      const svdir = process.env.SVDIR ?? '/etc/service/';
+      const json = options.has('json');
+      const events = new ServiceEvents(
+        svdir,
+        operands,
+        (event) => writeOut(json ? `${JSON.stringify(event)}\n` : eventLine(event)),
+        (message) => writeErr(`runit-ts: warning: ${message}\n`),
+      );
+      try {
+        events.start();
+      } catch (err) {
+        writeErr(`runit-ts: fatal: unable to open directory ${svdir}: ${errorTextOf(err)}\n`);
+        return EXIT_FATAL;
+      }
+      await untilSignalled();
+      events.close();
+      return 0;
+    },
+  },
   logs: {
     usage: 'logs [-f] [-n N] [--since TIME] [--dir DIR] service',
     summary:
@@ -95,16 +121,19 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       }
       emit = (line) => writeOut(`${line}\n`);
       follower.follow();
-      return new Promise<number>((resolve) => {
-        for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
-          process.once(signal, () => {
-            follower.close();
-            resolve(0);
-          });
-      });
+      await untilSignalled();
+      follower.close();
+      return 0;
     },
   },
 };
+
+/** A command that runs until it is told to stop. */
+function untilSignalled(): Promise<void> {
+  return new Promise((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => resolve());
+  });
+}
 
 function usageError(command: string, message: string): number {
   writeErr(`runit-ts ${command}: ${message}\nusage: runit-ts ${SUBCOMMANDS[command]!.usage}\n\n`);

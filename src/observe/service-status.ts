@@ -61,7 +61,8 @@ function unreadable(error: string, supervised = false): ProgramStatus {
   };
 }
 
-function supervisorOf(supervise: string, processes: ProcessTable): number | null {
+function supervisorOf(supervise: string, processes: ProcessTable | undefined): number | null {
+  if (!processes) return null;
   try {
     const st = statSync(`${supervise}/lock`, { bigint: true });
     return processes.lockHolder(st.dev, st.ino) ?? null;
@@ -70,8 +71,11 @@ function supervisorOf(supervise: string, processes: ProcessTable): number | null
   }
 }
 
-/** One program (`dir` is the service directory or its log/), read as sv reads it. */
-export function readProgramStatus(dir: string, processes: ProcessTable): ProgramStatus {
+/**
+ * One program (`dir` is the service directory or its log/), read as sv
+ * reads it; its supervisor and process tree only with a process table.
+ */
+export function readProgramStatus(dir: string, processes?: ProcessTable): ProgramStatus {
   const supervise = `${dir}/supervise`;
   try {
     if (!supervisorRunning(supervise)) return unreadable('runsv not running');
@@ -109,7 +113,7 @@ export function readProgramStatus(dir: string, processes: ProcessTable): Program
     gotTerm: rec.term !== 0,
     supervisorPid,
     inProcess,
-    processes: pid === null || inProcess ? null : (processes.usage(pid) ?? null),
+    processes: pid === null || inProcess ? null : (processes?.usage(pid) ?? null),
   };
 }
 
