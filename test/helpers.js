@@ -4,6 +4,7 @@
 // readers of supervise/, log directories and /proc, probes.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { request } from 'node:http';
 import {
   chmodSync,
   copyFileSync,
@@ -829,4 +830,38 @@ export function withFailingSyscalls(rules, argv) {
   const numbers = SYSCALLS[process.arch];
   const spec = rules.map((r) => (typeof r === 'string' ? { name: r } : r)).map((r) => [numbers[r.name], r.arg ?? -1, r.value ?? 0, r.nonzero ?? -1]);
   return ['python3', ['-c', SECCOMP, JSON.stringify(spec), ...argv]];
+}
+
+// --- runit-ts serve ---
+
+/**
+ * `runit-ts serve` on a free port (or a socket) for `svdir`, once it listens.
+ * @param {string} svdir
+ * @param {string[]} args
+ */
+export async function startServe(svdir, args = []) {
+  const listen = args.includes('--socket') ? [] : ['--listen', '127.0.0.1:0'];
+  const server = startDetached(bin('runit-ts'), ['serve', ...listen, ...args], { env: { ...process.env, SVDIR: svdir } });
+  const where = await waitFor(() => /listening on (\S+?),/.exec(server.output.stderr)?.[1], { what: 'serve listening' });
+  return { server, where, port: Number(/:(\d+)\/$/.exec(where)?.[1]) };
+}
+
+/**
+ * One HTTP request; the body as text.
+ * @param {{ port?: number, socketPath?: string }} to
+ * @param {string} path
+ * @param {{ method?: string, headers?: Record<string, string> }} [options]
+ * @returns {Promise<{ status: number, body: string, headers: import('node:http').IncomingHttpHeaders }>}
+ */
+export function http(to, path, { method = 'GET', headers = {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', ...to, path, method, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

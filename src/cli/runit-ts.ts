@@ -17,6 +17,9 @@ interface Subcommand {
   run(options: Map<string, string | true>, operands: string[]): number | Promise<number>;
 }
 
+/** `runit-ts serve`'s address unless told otherwise. */
+const DEFAULT_LISTEN = '127.0.0.1:9420';
+
 const HELP: OptionSpec = { help: { value: false, short: 'h' } };
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
@@ -64,6 +67,36 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       }
       await untilSignalled();
       events.close();
+      return 0;
+    },
+  },
+  serve: {
+    usage: 'serve [--listen ADDR:PORT | --socket PATH] [--host NAME,...] [--control] [--token-file PATH]',
+    summary: `an HTTP server for $SVDIR: /metrics (Prometheus), /livez and /readyz, the JSON API under /api/, and the dashboard at /. It listens on ${DEFAULT_LISTEN} unless told otherwise; --host adds Host names it answers to. Read-only unless --control: then POST /api/services/NAME/ACTION with the bearer token of the token file (made, mode 0600, when missing)`,
+    options: { ...HELP, listen: { value: true }, socket: { value: true }, host: { value: true }, control: { value: false }, 'token-file': { value: true } },
+    async run(options) {
+      const { serve } = await import('../http/serve.js');
+      const text = (key: string) => {
+        const v = options.get(key);
+        return typeof v === 'string' ? v : undefined;
+      };
+      if (options.has('listen') && options.has('socket')) return usageError('serve', '--listen and --socket exclude each other');
+      const result = await serve({
+        svdir: process.env.SVDIR ?? '/etc/service/',
+        listen: text('listen') ?? DEFAULT_LISTEN,
+        socket: text('socket'),
+        hosts: text('host')?.split(',') ?? [],
+        control: options.has('control'),
+        tokenFile: text('token-file'),
+        info: (message) => writeErr(`runit-ts serve: info: ${message}\n`),
+        warn: (message) => writeErr(`runit-ts serve: warning: ${message}\n`),
+      });
+      if (typeof result === 'string') {
+        writeErr(`runit-ts serve: fatal: ${result}\n`);
+        return EXIT_FATAL;
+      }
+      await untilSignalled();
+      result.close();
       return 0;
     },
   },

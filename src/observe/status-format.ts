@@ -25,14 +25,19 @@ function programJson(p: ProgramStatus, now: number) {
 
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
 
-/** The `--json` document; `now` in unix seconds. */
+/** One service of the document. */
+export function serviceJson(s: ServiceStatus, now: number) {
+  return { name: s.name, dir: s.dir, ...programJson(s, now), log: s.log && programJson(s.log, now) };
+}
+
+/** The `--json` document (as an object); `now` in unix seconds. */
+export function statusDocument(services: readonly ServiceStatus[], now: number) {
+  return { version: STATUS_SCHEMA_VERSION, time: round(now, 3), services: services.map((s) => serviceJson(s, now)) };
+}
+
+/** The `--json` document as `runit-ts status --json` prints it. */
 export function statusJson(services: readonly ServiceStatus[], now: number): string {
-  const doc = {
-    version: STATUS_SCHEMA_VERSION,
-    time: round(now, 3),
-    services: services.map((s) => ({ name: s.name, dir: s.dir, ...programJson(s, now), log: s.log && programJson(s.log, now) })),
-  };
-  return `${JSON.stringify(doc, null, 2)}\n`;
+  return `${JSON.stringify(statusDocument(services, now), null, 2)}\n`;
 }
 
 /** 45s, 3m12s, 3h12m, 2d3h: the two largest units. */
