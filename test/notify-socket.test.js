@@ -4,10 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { writeFileSync, readFileSync, statSync, existsSync, readdirSync } from 'node:fs';
+import { writeFileSync, readFileSync, statSync, existsSync, readdirSync, mkdirSync } from 'node:fs';
 import { execFile, execFileSync } from 'node:child_process';
 import { openDatagramSocket, sendDatagram } from '../dist/sys/unix-dgram.js';
 import { watchedCount } from '../dist/sys/fd-watch.js';
+import { grantSearch, revokeGrants, searchAcl } from '../dist/sys/acl.js';
 import { tempDir, isRoot } from './helpers.js';
 
 /**
@@ -177,6 +178,56 @@ test('the socket can be given to another owner when run as root', { skip: !isRoo
   } finally {
     socket.close();
   }
+});
+
+test('a service running as another user reaches the socket in a 0700 supervise/ only once granted (owner + ACL)', { skip: !isRoot }, async () => {
+  const base = tempDir('notify-', 0o755);
+  const supervise = join(base, 'supervise');
+  mkdirSync(supervise, 0o700);
+  const path = join(supervise, 'notify');
+  /** @type {(() => void) | undefined} */
+  let arrived;
+  /** @type {{pid: number, uid: number, gid: number} | undefined} */
+  let from;
+  const socket = openDatagramSocket(
+    path,
+    {
+      message: (d) => {
+        from = d.sender;
+        arrived?.();
+      },
+      error: (err) => assert.fail(String(err)),
+    },
+    { owner: { uid: 65534, gid: 65534 } },
+  );
+  const send = () =>
+    new Promise((resolve) =>
+      execFile('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'systemd-notify', '--ready'], { env: { NOTIFY_SOCKET: path } }, (err) =>
+        resolve(err ? 'refused' : 'sent'),
+      ),
+    );
+  try {
+    assert.equal(await send(), 'refused', 'supervise/ is 0700: the service cannot reach it');
+    grantSearch(supervise, 65534, 0o700);
+    const got = new Promise((resolve) => (arrived = () => resolve(undefined)));
+    assert.equal(await send(), 'sent');
+    await got;
+    assert.equal(from?.uid, 65534);
+    // the owning group and others gained nothing; the mode's group bits show the mask
+    assert.equal(statSync(supervise).mode & 0o777, 0o710);
+    revokeGrants(supervise, 0o700);
+    assert.equal(statSync(supervise).mode & 0o777, 0o700);
+    assert.equal(await send(), 'refused');
+  } finally {
+    socket.close();
+  }
+});
+
+test('the ACL written: the mode plus user:UID:--x, in the kernel format', () => {
+  assert.equal(
+    searchAcl(0o750, 1000).toString('hex'),
+    ['02000000', '0100 0700 ffffffff', '0200 0100 e8030000', '0400 0500 ffffffff', '1000 0500 ffffffff', '2000 0000 ffffffff'].join('').replaceAll(' ', ''),
+  );
 });
 
 test('nothing stays watched once every socket is closed', () => {
