@@ -22,7 +22,9 @@ export interface CustomControlContext {
 export function findCustomControl(ctx: CustomControlContext, letter: string): string | undefined {
   const name = `control/${letter}`;
   try {
-    return statSync(`${ctx.serviceDir}/${name}`).mode & 0o100 ? name : undefined;
+    // no exception for the usual absence: it is checked at every start
+    const st = statSync(`${ctx.serviceDir}/${name}`, { throwIfNoEntry: false });
+    return st && st.mode & 0o100 ? name : undefined;
   } catch (err) {
     if (errorCode(err) !== 'ENOENT') ctx.warn(`unable to stat ${name}: ${errorTextOf(err)}`);
     return undefined;

@@ -2,6 +2,7 @@
 // signalling its process, control/ programs, the service directory's
 // optional files, the clock and timers, and publishing supervise/. The
 // real one is here; the unit tests give Program a fake.
+import { statSync } from 'node:fs';
 import { taiNow, type Tai64n } from '../protocol/tai64n.js';
 import { spawnChild, type ExitStatus } from '../sys/spawn.js';
 import { processStartTime } from '../sys/proc.js';
@@ -144,7 +145,15 @@ export class ProcessPlatform implements ProgramPlatform {
   }
 
   hasFinish(): boolean {
-    return !this.isLog && canOpenForReading(`${this.cwd}/finish`);
+    if (this.isLog) return false;
+    const path = `${this.cwd}/finish`;
+    // checked at every exit: the usual absence without an exception, then runit's open_read
+    try {
+      if (!statSync(path, { throwIfNoEntry: false })) return false;
+    } catch {
+      return false; // what open would fail on too (EACCES, ENOTDIR, ELOOP)
+    }
+    return canOpenForReading(path);
   }
 
   timeoutKill(): number | undefined {

@@ -1,7 +1,7 @@
 // The optional files of a service directory that tune its supervision,
 // read when they are used, so an edit takes effect at the next use. Where
 // s6-supervise has a file for the same knob, the name and meaning are s6's.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { errorCode } from '../sys/errors.js';
 import { errorTextOf } from '../sys/errstr.js';
 
@@ -17,8 +17,11 @@ export function parseUnsignedInteger(text: string): number | undefined {
  */
 export function readTimeoutKill(dir: string, warn: (message: string) => void): number | undefined {
   let text: string;
+  const path = `${dir}/timeout-kill`;
   try {
-    text = readFileSync(`${dir}/timeout-kill`, 'latin1');
+    // read at every stop: the usual absence without an exception
+    if (!statSync(path, { throwIfNoEntry: false })) return undefined;
+    text = readFileSync(path, 'latin1');
   } catch (err) {
     if (errorCode(err) !== 'ENOENT') warn(`unable to read timeout-kill: ${errorTextOf(err)}`);
     return undefined;

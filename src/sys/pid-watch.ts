@@ -72,8 +72,12 @@ function epollSet(): { fd: number; wake: number } {
   return epoll;
 }
 
+/** epoll_ctl's argument, and epoll_wait's result (one wait is in flight at a time): allocated once */
+const event = Buffer.alloc(EVENT_SIZE);
+const events = Buffer.alloc(EVENT_SIZE * MAX_EVENTS);
+const counter = Buffer.alloc(8);
+
 function add(fd: number, id: number): void {
-  const event = Buffer.alloc(EVENT_SIZE);
   event.writeUInt32LE(EPOLLIN, 0);
   event.writeUInt32LE(id, DATA_OFFSET);
   checkSyscall(epollCtl(epoll!.fd, EPOLL_CTL_ADD, fd, event), 'epoll_ctl');
@@ -118,14 +122,13 @@ export function watchExit(pid: number, onExit: () => void): () => void {
 function waitForExits(): void {
   if (waiting || watches.size === 0) return;
   waiting = true;
-  const events = Buffer.alloc(EVENT_SIZE * MAX_EVENTS);
   epollWait.async(epoll!.fd, events, MAX_EVENTS, -1, (err: unknown, count: number) => {
     waiting = false;
     const ready: Watch[] = [];
     for (let i = 0; i < (err ? 0 : count); i++) {
       const id = events.readUInt32LE(i * EVENT_SIZE + DATA_OFFSET);
       if (id === WAKE_ID) {
-        readSync(epoll!.wake, Buffer.alloc(8));
+        readSync(epoll!.wake, counter);
         continue;
       }
       const watch = watches.get(id);

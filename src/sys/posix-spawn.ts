@@ -111,6 +111,21 @@ function addFds(actions: Buffer, fds: readonly (number | 'ignore')[]): void {
   });
 }
 
+/** envp for `env`; this process's own environment is built once (below). */
+let hostEnvp: (string | null)[] | undefined;
+function envpOf(env: NodeJS.ProcessEnv): (string | null)[] {
+  // Reading process.env goes through a getenv per variable (~0.1 ms for a
+  // few dozen, most of a crash loop's start): runit-ts sets its own
+  // environment only as it starts (sys/launch.ts), before any spawn, so the
+  // host's is built at the first spawn and reused.
+  if (env === process.env && hostEnvp) return hostEnvp;
+  const envp: (string | null)[] = [];
+  for (const [name, value] of Object.entries(env)) if (value !== undefined) envp.push(`${name}=${value}`);
+  envp.push(null);
+  if (env === process.env) hostEnvp = envp;
+  return envp;
+}
+
 /**
  * Start `file` with `args`; returns the pid. Throws a SysError whose code is
  * exec's error (ENOENT, EACCES, ENOEXEC, ...) or the clone's (EAGAIN, ENOMEM).
@@ -118,9 +133,7 @@ function addFds(actions: Buffer, fds: readonly (number | 'ignore')[]): void {
 export function posixSpawn(file: string, args: readonly string[], options: PosixSpawnOptions): number {
   const path = findProgram(file, options.env, options.cwd);
   const argv: (string | null)[] = [options.argv0 ?? file, ...args, null];
-  const envp: (string | null)[] = [];
-  for (const [name, value] of Object.entries(options.env)) if (value !== undefined) envp.push(`${name}=${value}`);
-  envp.push(null);
+  const envp = envpOf(options.env);
   const { plain, session } = spawnAttrs();
   const actions = Buffer.alloc(ACTIONS_SIZE);
   check(actionsInit(actions), 'posix_spawn_file_actions_init');

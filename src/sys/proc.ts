@@ -1,6 +1,9 @@
 // Facts about processes read from /proc.
-import { readFileSync, statSync, openSync, closeSync, constants } from 'node:fs';
+import { readSync, statSync, openSync, closeSync, constants } from 'node:fs';
 import { setNonblock } from './fd.js';
+
+/** /proc/PID/stat is at most 52 numbers and a 64-byte name: well under this. */
+const statBuffer = Buffer.alloc(4096);
 
 /**
  * Field 22 of /proc/PID/stat: when the process started, in clock ticks after
@@ -8,10 +11,16 @@ import { setNonblock } from './fd.js';
  */
 export function processStartTime(pid: number): string | undefined {
   let stat: string;
+  let fd: number | undefined;
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // one read into a buffer kept for it (readFileSync also fstats and reads twice)
+    fd = openSync(`/proc/${pid}/stat`, constants.O_RDONLY);
+    const n = readSync(fd, statBuffer, 0, statBuffer.length, null);
+    stat = statBuffer.toString('latin1', 0, n);
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   // the command name may contain spaces and parentheses: skip past the last ')'
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
