@@ -7,7 +7,8 @@ import { startProcTitleLog } from '../scanner/proctitle-log.js';
 import { HostOutput, takesAll } from '../scanner/host-output.js';
 import { nonblockingWriter } from '../sys/nonblocking-writer.js';
 import { takeStartNofile } from '../sys/host-state.js';
-import { getrlimit, setrlimit, RLIMIT } from '../sys/limits.js';
+import { raiseNofile } from '../sys/limits.js';
+import { readFileSync } from 'node:fs';
 import { usage, programName } from './output.js';
 
 const args = process.argv.slice(2);
@@ -48,11 +49,14 @@ process.on('exit', () => output.flushAtExit());
 process.removeAllListeners('warning');
 process.on('warning', (w) => warn(`${w.name}: ${w.message}`));
 
-// Services get the NOFILE limit runsvdir was started with; runsvdir itself
-// needs many descriptors (several per service).
+// Services get the NOFILE limits runsvdir was started with; runsvdir itself
+// needs many descriptors (12 to 16 per service with an in-process logger,
+// src/scanner/fd-budget.ts): its soft limit goes up to the hard one, and
+// the hard one up to fs.nr_open where it may (CAP_SYS_RESOURCE: root, as
+// runit's stage 2 under a kernel that gives init 1024/4096). Where it may
+// not, the hard limit bounds how many services one runsvdir can host.
 const childNofile = takeStartNofile();
-const nofile = getrlimit(RLIMIT.NOFILE);
-if (nofile.soft < nofile.hard) setrlimit(RLIMIT.NOFILE, { soft: nofile.hard, hard: nofile.hard });
+raiseNofile(readNrOpen());
 
 const scanner = new Scanner({
   dir: resolve(dirArg),
@@ -65,6 +69,15 @@ const scanner = new Scanner({
   print: (line) => output.write(`${line}\n`),
   warn,
 });
+
+/** The kernel's ceiling for RLIMIT_NOFILE (fs.nr_open), if /proc tells. */
+function readNrOpen(): bigint | undefined {
+  try {
+    return BigInt(readFileSync('/proc/sys/fs/nr_open', 'latin1').trim());
+  } catch {
+    return undefined;
+  }
+}
 
 process.on('uncaughtException', (err) => warn(`internal error: ${err.stack ?? err.message}`));
 process.on('SIGALRM', () => scanner.forceRescan());

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
-import { getrlimit, RLIMIT } from './limits.js';
+import { getrlimit, RLIMIT, childHardNofile } from './limits.js';
 import { posixSpawn, posixSpawnAvailable } from './posix-spawn.js';
 import { pidfdAvailable, watchExit } from './pid-watch.js';
 import { reapChild, type WaitStatus } from './reap.js';
@@ -50,7 +50,11 @@ function throughUlimit(file: string, args: readonly string[], options: SpawnOpti
     const denied = execAccessError(resolve(options.cwd, file));
     if (denied) return { execError: denied };
   }
-  return ['/bin/sh', ['-c', `ulimit -Sn ${options.nofile} && exec "$0" "$@"`, options.argv0 ?? file, ...args]];
+  const hard = childHardNofile(); // the hard limit back too, where the host raised it
+  return [
+    '/bin/sh',
+    ['-c', `ulimit -Sn ${options.nofile}${hard === undefined ? '' : ` && ulimit -Hn ${hard}`} && exec "$0" "$@"`, options.argv0 ?? file, ...args],
+  ];
 }
 
 /**
