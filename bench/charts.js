@@ -210,9 +210,67 @@ export function chartSpecs(results) {
   }
   if (cpu.length) specs.cpu = { title: { text: 'CPU of supervision (runsvdir, runsv, loggers, fd holder; not the services)', subtitle: load }, hconcat: cpu };
 
+  if (results.scaleCurve?.points?.length) specs.scale = scaleCurveSpec(results.scaleCurve, load);
+
   for (const name of Object.keys(specs))
     specs[name] = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', config, padding: 16, background: 'white', ...specs[name] };
   return specs;
+}
+
+/**
+ * The scale curve (bench/scale.js): four log-log panels against N, one line
+ * per implementation, each point labelled with its value.
+ */
+function scaleCurveSpec(curve, load) {
+  const values = curve.points.flatMap((pt) =>
+    COLORS.domain
+      .filter((impl) => pt[impl] && !pt[impl].skip)
+      .map((impl) => ({
+        impl,
+        n: pt.n,
+        ussMB: pt[impl].uss / 1024,
+        upS: pt[impl].upMs / 1000,
+        statusMs: pt[impl].statusMs,
+        idleCpuMs: Math.max(pt[impl].idleCpu * 1000, 0.01),
+        idleCpuText: pt[impl].idleCpu * 1000,
+      })),
+  );
+  const ns = curve.points.map((pt) => pt.n);
+  const panel = (field, title, format, textField = field) => ({
+    title: { text: title, fontSize: 13 },
+    width: 300,
+    height: 200,
+    data: { values },
+    encoding: {
+      x: { field: 'n', type: 'quantitative', title: 'N services (each with a logger)', scale: { type: 'log' }, axis: { values: ns, format: ',d' } },
+      y: { field, type: 'quantitative', title: null, scale: { type: 'log' } },
+      color: impl,
+    },
+    layer: [
+      { mark: { type: 'line', point: true } },
+      { mark: { type: 'text', dy: -9, fontSize: 10, color: '#333' }, encoding: { text: { field: textField, type: 'quantitative', format } } },
+    ],
+  });
+  const skipped = curve.points.flatMap((pt) => COLORS.domain.filter((i) => pt[i]?.skip).map((i) => `${i} not run at N=${pt.n}`));
+  return {
+    title: {
+      text: 'Scale: N services, each with an svlogd logger',
+      subtitle: [
+        'runit-ts: one runsvdir process, loggers in-process; runit: a runsv and an svlogd process per service',
+        `median; log scales (0 drawn at 0.01); lower is better — ${load}`,
+        ...(skipped.length ? [skipped.join('; ')] : []),
+      ],
+    },
+    vconcat: [
+      { hconcat: [panel('ussMB', 'Supervision memory, USS (MB)', '.3~r'), panel('upS', 'runsvdir started → all up (s)', '.3~r')] },
+      {
+        hconcat: [
+          panel('statusMs', '`sv status` of one service (ms)', '.3~r'),
+          panel('idleCpuMs', `Idle CPU of supervision in ${curve.idleSeconds} s (ms)`, '.3~r', 'idleCpuText'),
+        ],
+      },
+    ],
+  };
 }
 
 /**
