@@ -21,7 +21,7 @@ import {
   childrenOf,
 } from './helpers.js';
 import { parseOptions } from '../dist/util/options.js';
-import { parseStat, parseRssBytes, parseLocks, lockKey } from '../dist/observe/processes.js';
+import { parseStat, parseLocks, lockKey } from '../dist/observe/processes.js';
 import { formatDuration, formatBytes, statusTable } from '../dist/observe/status-format.js';
 
 after(stopAll);
@@ -202,12 +202,11 @@ test('parseOptions: long, inline, short and grouped values; operands anywhere un
   assert.deepEqual(parseOptions(['--constructor'], spec), { ok: false, message: 'unknown option: --constructor' });
 });
 
-test('/proc parsing: stat with a hostile command name, VmRSS, /proc/locks and its device numbers', () => {
-  const line = '42 (a) b (c) S 7 42 42 0 -1 4194304 100 0 0 0 150 25 0 0 20 0 1 0 12345 1000 200';
-  assert.deepEqual(parseStat(42, line), { pid: 42, ppid: 7, cpuSeconds: 1.75 });
+test('/proc parsing: stat with a hostile command name, /proc/locks and its device numbers', () => {
+  const line = '42 (a) b (c) S 7 42 42 0 -1 4194304 100 0 0 0 150 25 0 0 20 0 3 0 12345 1000 200 18446744073709551615';
+  assert.deepEqual(parseStat(42, line), { pid: 42, ppid: 7, cpuSeconds: 1.75, threads: 3, rssPages: 200 });
   assert.equal(parseStat(1, 'garbage'), undefined);
-  assert.equal(parseRssBytes('Name:\tx\nVmRSS:\t    1844 kB\nThreads:\t1\n'), 1844 * 1024);
-  assert.equal(parseRssBytes('Name:\tkthreadd\n'), 0);
+  assert.equal(parseStat(1, '1 (x) S 0'), undefined);
   const locks = parseLocks(
     '1: FLOCK  ADVISORY  WRITE 14050 fe:00:2694497 0 EOF\n2: POSIX  ADVISORY  WRITE 99 08:01:12 0 EOF\n2: -> POSIX  ADVISORY  WRITE 100 08:01:12 0 EOF\n3: OFDLCK ADVISORY  READ  -1 00:05:3 0 EOF\n',
   );

@@ -7,7 +7,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { sendControl } from '../protocol/control.js';
 import { ServiceEvents, type ServiceEvent } from '../observe/events.js';
-import { readServices, serviceDir, type ServiceStatus, type ProgramStatus } from '../observe/service-status.js';
+import { normallyUpIn, readServices, serviceDir, withProcesses, type ServiceStatus, type ProgramStatus } from '../observe/service-status.js';
+import { ProcessTable } from '../observe/processes.js';
 import { serviceJson, statusDocument } from '../observe/status-format.js';
 import { findLogDir, presentLine } from '../observe/log-dir.js';
 import { LogFollower, lastLines } from '../observe/log-follow.js';
@@ -95,6 +96,8 @@ function notReady(p: ProgramStatus): string | undefined {
 export class StatusServer {
   private readonly events: ServiceEvents;
   private readonly starts = new Map<string, number>();
+  /** each program's supervisor as last looked up, for the pid it ran then (a scrape need not stat every supervise/lock) */
+  private readonly supervisors = new Map<string, { pid: number | null; supervisorPid: number | null }>();
   private readonly streams = new Set<(event: ServiceEvent) => void>();
   private readonly startTime = Date.now() / 1000;
   readonly http: Server;
@@ -122,10 +125,9 @@ export class StatusServer {
   }
 
   private onEvent(event: ServiceEvent): void {
-    if (event.event === 'up' || event.event === 'restart') {
-      const key = event.service + (event.log ? '/log' : '');
-      this.starts.set(key, (this.starts.get(key) ?? 0) + 1);
-    }
+    const key = event.service + (event.log ? '/log' : '');
+    this.supervisors.delete(key);
+    if (event.event === 'up' || event.event === 'restart') this.starts.set(key, (this.starts.get(key) ?? 0) + 1);
     for (const send of this.streams) send(event);
   }
 
@@ -134,8 +136,26 @@ export class StatusServer {
     return { ...s, startsSeen: this.starts.get(s.name) ?? 0, log: s.log && { ...s.log, startsSeen: this.starts.get(`${s.name}/log`) ?? 0 } };
   }
 
-  private services(): ServiceStatus[] {
-    return readServices(this.options.svdir, [], this.options.warn);
+  /**
+   * Every service as the event stream keeps it (no status read: each was
+   * read when its supervise/ changed), with the `down` file looked at
+   * again (creating it changes nothing in supervise/) and, when asked,
+   * the figures of its processes.
+   */
+  private services(figures: boolean): ServiceStatus[] {
+    const table = figures ? new ProcessTable() : undefined;
+    const fresh = (key: string, p: ProgramStatus, dir: string, log: boolean): ProgramStatus => {
+      // a log service's `down` file is left as last read: one stat less per service
+      const q = !log && p.supervised && p.error === null ? { ...p, normallyUp: normallyUpIn(dir) } : p;
+      if (!table) return q;
+      const known = this.supervisors.get(key);
+      const full = withProcesses(q, dir, table, known?.pid === q.pid ? known.supervisorPid : undefined);
+      this.supervisors.set(key, { pid: q.pid, supervisorPid: full.supervisorPid });
+      return full;
+    };
+    return this.events
+      .services()
+      .map((s) => ({ ...fresh(s.name, s, s.dir, false), name: s.name, dir: s.dir, log: s.log && fresh(`${s.name}/log`, s.log, `${s.dir}/log`, true) }));
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -148,14 +168,14 @@ export class StatusServer {
     if (Object.hasOwn(STATIC, path)) return this.file(res, STATIC[path]!);
     if (path === '/favicon.ico') return send(res, 204, '', 'image/x-icon');
     if (path === '/metrics') {
-      const body = metricsText(this.services(), { starts: this.starts }, { startTime: this.startTime });
+      const body = metricsText(this.services(true), { starts: this.starts }, { startTime: this.startTime });
       return send(res, 200, body, METRICS_CONTENT_TYPE);
     }
     if (path === '/livez') return this.probe(res, notLive, undefined);
     if (path === '/readyz') return this.probe(res, notReady, url.searchParams.get('service')?.split(','));
     if (path === '/api/config') return sendJson(res, 200, { control: this.options.control });
     if (path === '/api/services') {
-      const doc = statusDocument(this.services(), Date.now() / 1000);
+      const doc = statusDocument(this.services(true), Date.now() / 1000);
       return sendJson(res, 200, { ...doc, services: doc.services.map((s) => this.withStarts(s)) });
     }
     if (path === '/api/events') return this.stream(req, res);
@@ -178,7 +198,7 @@ export class StatusServer {
           only.map((n) => checkedName(this.options.svdir, n).name),
           this.options.warn,
         )
-      : this.services();
+      : this.services(false);
     const problems: string[] = [];
     for (const s of services) {
       const main = why(s);

@@ -5,7 +5,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { scanServices } from '../protocol/service-list.js';
 import { errorTextOf } from '../sys/errstr.js';
-import { readProgramStatus, serviceDir, type ProgramStatus } from './service-status.js';
+import { readProgramStatus, serviceDir, type ProgramStatus, type ServiceStatus } from './service-status.js';
 
 export type EventKind =
   | 'up'
@@ -92,9 +92,19 @@ export class ServiceEvents {
     this.programs.clear();
   }
 
-  /** The statuses as last read, by `service` or `service/log`. */
-  current(): Map<string, ProgramStatus> {
-    return new Map([...this.programs].map(([key, w]) => [key, w.last]));
+  /**
+   * The services as last read (each read when its supervise/ changed), in
+   * name order, with their log services where they have a log/.
+   */
+  services(): ServiceStatus[] {
+    const services: ServiceStatus[] = [];
+    for (const [key, w] of this.programs) {
+      if (key.endsWith('/log')) continue;
+      const log = this.programs.get(`${key}/log`);
+      // a log/ that is there is watched (its supervise/, or itself until it has one)
+      services.push({ name: key, dir: w.dir, ...w.last, log: log && (log.last.supervised || log.watcher !== undefined) ? log.last : null });
+    }
+    return services.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   private rescan(initial = false): void {

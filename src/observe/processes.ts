@@ -1,8 +1,9 @@
 // What a service's processes cost: CPU time and resident memory of the
-// process tree under its pid, from one snapshot of /proc. Without a cgroup
+// process tree under its pid, read from /proc. Without a cgroup
 // per service (not yet), the tree is what can be measured: a process that
 // left it (double fork, setsid and reparent to init) is not counted.
 import { readdirSync, readFileSync } from 'node:fs';
+import { pageSize } from '../sys/sysconf.js';
 
 /** /proc/PID/stat's times are in USER_HZ, which Linux fixes at 100 for user space. */
 const USER_HZ = 100;
@@ -12,27 +13,24 @@ export interface ProcessInfo {
   ppid: number;
   /** user + system CPU time, in seconds */
   cpuSeconds: number;
-  /** resident set size in bytes (VmRSS), 0 for a kernel thread or a zombie */
-  rssBytes: number;
+  /** resident set size in pages (0 for a zombie) */
+  rssPages: number;
+  threads: number;
 }
 
 /** The fields of a /proc/PID/stat line that the usage needs; undefined if it does not parse. */
-export function parseStat(pid: number, line: string): Omit<ProcessInfo, 'rssBytes'> | undefined {
+export function parseStat(pid: number, line: string): ProcessInfo | undefined {
   // the command name may hold spaces and parentheses: the fields follow the last ')'
   const close = line.lastIndexOf(')');
   if (close < 0) return undefined;
   const fields = line.slice(close + 2).split(' ');
-  // fields[0] is field 3 (state): ppid is field 4, utime 14, stime 15
+  // fields[0] is field 3 (state): ppid is field 4, utime 14, stime 15, num_threads 20, rss 24
   const ppid = Number(fields[1]);
   const ticks = Number(fields[11]) + Number(fields[12]);
-  if (!Number.isInteger(ppid) || !Number.isFinite(ticks)) return undefined;
-  return { pid, ppid, cpuSeconds: ticks / USER_HZ };
-}
-
-/** VmRSS of a /proc/PID/status text, in bytes (0 when absent). */
-export function parseRssBytes(status: string): number {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(status);
-  return m ? Number(m[1]) * 1024 : 0;
+  const threads = Number(fields[17]);
+  const rssPages = Number(fields[21]);
+  if (!Number.isInteger(ppid) || !Number.isFinite(ticks) || !Number.isInteger(threads) || !Number.isInteger(rssPages)) return undefined;
+  return { pid, ppid, cpuSeconds: ticks / USER_HZ, rssPages, threads };
 }
 
 export interface ProcessUsage {
@@ -42,34 +40,34 @@ export interface ProcessUsage {
   rssBytes: number;
 }
 
-/** Every process's parent, read once; memory is read only for the trees asked for. */
+/**
+ * Process figures for the trees asked for, read from /proc as asked: a
+ * process's children from /proc/PID/task/TID/children, so that a tree
+ * costs a few reads per process in it, however many processes the
+ * machine runs. The lock table is read once, when first asked.
+ */
 export class ProcessTable {
-  private readonly stats = new Map<number, Omit<ProcessInfo, 'rssBytes'>>();
-  private readonly children = new Map<number, number[]>();
+  constructor(private readonly proc = '/proc') {}
 
-  constructor(private readonly proc = '/proc') {
-    let names: string[];
-    try {
-      names = readdirSync(proc);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      if (!/^\d+$/.test(name)) continue;
-      const pid = Number(name);
-      let line: string;
+  /** The children of `pid`, over all its threads (empty when it is gone). */
+  private childrenOf(pid: number, threads: number): number[] {
+    let tasks = [String(pid)];
+    if (threads > 1) {
       try {
-        line = readFileSync(`${proc}/${name}/stat`, 'latin1');
+        tasks = readdirSync(`${this.proc}/${pid}/task`);
       } catch {
-        continue; // gone meanwhile
+        return [];
       }
-      const stat = parseStat(pid, line);
-      if (!stat) continue;
-      this.stats.set(pid, stat);
-      const siblings = this.children.get(stat.ppid);
-      if (siblings) siblings.push(pid);
-      else this.children.set(stat.ppid, [pid]);
     }
+    const children: number[] = [];
+    for (const tid of tasks) {
+      try {
+        for (const word of readFileSync(`${this.proc}/${pid}/task/${tid}/children`, 'latin1').split(' ')) if (word !== '') children.push(Number(word));
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+    return children;
   }
 
   private lockHolders: Map<string, number> | undefined;
@@ -86,9 +84,8 @@ export class ProcessTable {
     return this.lockHolders.get(lockKey(dev, ino));
   }
 
-  /** The tree rooted at `pid`, or undefined when no such process was seen. */
+  /** The tree rooted at `pid`, or undefined when there is no such process. */
   usage(pid: number): ProcessUsage | undefined {
-    if (!this.stats.has(pid)) return undefined;
     const total: ProcessUsage = { count: 0, cpuSeconds: 0, rssBytes: 0 };
     const pending = [pid];
     const seen = new Set<number>();
@@ -96,18 +93,19 @@ export class ProcessTable {
       const p = pending.pop()!;
       if (seen.has(p)) continue;
       seen.add(p);
-      const stat = this.stats.get(p);
+      let stat: ProcessInfo | undefined;
+      try {
+        stat = parseStat(p, readFileSync(`${this.proc}/${p}/stat`, 'latin1'));
+      } catch {
+        stat = undefined; // gone meanwhile
+      }
       if (!stat) continue;
       total.count++;
       total.cpuSeconds += stat.cpuSeconds;
-      try {
-        total.rssBytes += parseRssBytes(readFileSync(`${this.proc}/${p}/status`, 'latin1'));
-      } catch {
-        // exited since the snapshot: its CPU time is still counted
-      }
-      pending.push(...(this.children.get(p) ?? []));
+      total.rssBytes += stat.rssPages * pageSize();
+      pending.push(...this.childrenOf(p, stat.threads));
     }
-    return total;
+    return total.count === 0 ? undefined : total;
   }
 }
 

@@ -61,14 +61,34 @@ function unreadable(error: string, supervised = false): ProgramStatus {
   };
 }
 
-function supervisorOf(supervise: string, processes: ProcessTable | undefined): number | null {
-  if (!processes) return null;
+function supervisorOf(supervise: string, processes: ProcessTable): number | null {
   try {
     const st = statSync(`${supervise}/lock`, { bigint: true });
     return processes.lockHolder(st.dev, st.ino) ?? null;
   } catch {
     return null;
   }
+}
+
+/** Whether `dir` has no `down` file; null when that cannot be told. */
+export function normallyUpIn(dir: string): boolean | null {
+  try {
+    statSync(`${dir}/down`);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? true : null;
+  }
+}
+
+/**
+ * Its supervisor (looked up unless known) and the cost of its process
+ * tree, added to a program's status (`dir` is the program's directory).
+ */
+export function withProcesses(p: ProgramStatus, dir: string, processes: ProcessTable, knownSupervisor?: number | null): ProgramStatus {
+  if (!p.supervised) return p;
+  const supervisorPid = knownSupervisor === undefined ? supervisorOf(`${dir}/supervise`, processes) : knownSupervisor;
+  const inProcess = p.pid !== null && p.pid === supervisorPid;
+  return { ...p, supervisorPid, inProcess, processes: p.pid === null || inProcess ? null : (processes.usage(p.pid) ?? null) };
 }
 
 /**
@@ -91,30 +111,22 @@ export function readProgramStatus(dir: string, processes?: ProcessTable): Progra
   }
   const state = rec && STATES[rec.state];
   if (!rec || !state) return unreadable('unable to read supervise/status: bad format', true);
-  let normallyUp: boolean | null;
-  try {
-    statSync(`${dir}/down`);
-    normallyUp = false;
-  } catch (err) {
-    normallyUp = (err as NodeJS.ErrnoException).code === 'ENOENT' ? true : null;
-  }
   const pid = rec.pid === 0 ? null : rec.pid;
-  const supervisorPid = supervisorOf(supervise, processes);
-  const inProcess = pid !== null && pid === supervisorPid;
-  return {
+  const status: ProgramStatus = {
     supervised: true,
     error: null,
     state,
     pid,
     since: unixSeconds(rec.time),
     want: rec.want === 0x75 ? 'up' : 'down',
-    normallyUp,
+    normallyUp: normallyUpIn(dir),
     paused: rec.paused !== 0,
     gotTerm: rec.term !== 0,
-    supervisorPid,
-    inProcess,
-    processes: pid === null || inProcess ? null : (processes?.usage(pid) ?? null),
+    supervisorPid: null,
+    inProcess: false,
+    processes: null,
   };
+  return processes ? withProcesses(status, dir, processes) : status;
 }
 
 /** A service and its log service. */
