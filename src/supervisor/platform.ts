@@ -90,11 +90,24 @@ export interface ServiceContext {
   logPipe(): { read: number; write: number } | undefined;
 }
 
-/** A process known by its pid: one this supervisor started, or one it adopted. */
-export function processChild(pid: number, startTime = processStartTime(pid)): Child {
+/**
+ * A process known by its pid: one this supervisor started, or one it
+ * adopted. Its start time is read from /proc when first asked for (as the
+ * state is published, at the end of the turn): a read right after the
+ * spawn waits while the child is still in its exec.
+ */
+export function processChild(pid: number, knownStartTime?: string): Child {
+  let startTime = knownStartTime;
+  let read = knownStartTime !== undefined;
   return {
     pid,
-    startTime,
+    get startTime() {
+      if (!read) {
+        read = true;
+        startTime = processStartTime(pid);
+      }
+      return startTime;
+    },
     signal(signal) {
       try {
         process.kill(pid, signal);
@@ -123,7 +136,14 @@ export class ProcessPlatform implements ProgramPlatform {
       if (hosted && pipe) {
         hosted.start(pipe.read, onExit);
         // the host's own pid stands for the logger in supervise/ (README)
-        return { ...processChild(process.pid), signal: (signal) => hosted.signal(signal) };
+        const host = processChild(process.pid);
+        return {
+          pid: host.pid,
+          get startTime() {
+            return host.startTime;
+          },
+          signal: (signal) => hosted.signal(signal),
+        };
       }
     }
     const stdio: [number | 'ignore', number, number] = this.isLog ? [pipe?.read ?? 'ignore', 1, 2] : [0, pipe?.write ?? 1, 2];
