@@ -3,7 +3,7 @@
 // logging numbered lines through svlogd; the supervision processes are
 // killed with SIGKILL 20 times and runsvdir started again. Counts duplicate
 // service instances and lines lost, runit-ts beside Debian's runit.
-// Usage: node bench/host-kill.js [--services N] [--kills K] (default 20 and 10:
+// Usage: node bench/host-kill.js [--services N] [--kills K] [--tt] (default 20 and 10:
 // runit's duplicates pile up, and at 100 x 20 they overload a 2-core machine)
 import { readdirSync, readlinkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +15,8 @@ const arg = (name, def) => {
 };
 const SERVICES = arg('--services', 20);
 const KILLS = arg('--kills', 10);
+/** --tt: the loggers stamp lines (svlogd -tt), as a restarted logger must not write a line twice with another stamp */
+const STAMPS = process.argv.includes('--tt');
 
 /** For each marker, the live processes whose command line holds it (one /proc scan), without their own transient forks. */
 function instancesOf(markers) {
@@ -39,14 +41,15 @@ function makeTree(base, tag) {
     mkdirSync(join(s, 'log/main'), { recursive: true });
     // each line names its instance ($$), so every instance's sequence can be checked
     writeFileSync(join(s, 'run'), `#!/bin/sh\nexec sh -c 'n=0; while :; do n=$((n+1)); echo "$$ $n"; sleep 0.02; done' ${marker}\n`, { mode: 0o755 });
-    writeFileSync(join(s, 'log/run'), '#!/bin/sh\nexec svlogd ./main\n', { mode: 0o755 });
+    writeFileSync(join(s, 'log/run'), `#!/bin/sh\nexec svlogd ${STAMPS ? '-tt ' : ''}./main\n`, { mode: 0o755 });
   }
   return markers;
 }
 
-/** Lines missing inside each instance's numbered sequence, summed over services. */
+/** Lines missing inside each instance's numbered sequence, and lines written again (a number at or below the last one seen), summed over services. */
 function linesLost(base) {
   let lost = 0;
+  let duplicated = 0;
   let lines = 0;
   for (let i = 0; i < SERVICES; i++) {
     const dir = join(base, `s${i}`, 'log/main');
@@ -57,17 +60,18 @@ function linesLost(base) {
     const last = new Map();
     for (const f of files) {
       for (const line of (readText(join(dir, f)) ?? '').split('\n')) {
-        const m = /^(\d+) (\d+)$/.exec(line);
+        const m = /^(?:\d{4}-\d\d-\d\d_[\d:.]+ )?(\d+) (\d+)$/.exec(line);
         if (!m) continue;
         lines++;
         const n = Number(m[2]);
         const prev = last.get(m[1]) ?? 0;
         if (n > prev + 1) lost += n - prev - 1;
+        if (n <= prev) duplicated++;
         last.set(m[1], Math.max(prev, n));
       }
     }
   }
-  return { lost, lines };
+  return { lost, duplicated, lines };
 }
 
 async function scenario(impl) {
@@ -107,10 +111,10 @@ async function scenario(impl) {
   }
   // loggers left by killed runsv processes write what they still read, then end
   await sleep(1000);
-  const { lost, lines } = linesLost(base);
+  const { lost, duplicated, lines } = linesLost(base);
   killLeftLoggers(base);
   removeDir(base);
-  return { duplicates, lost, lines };
+  return { duplicates, lost, duplicated, lines };
 }
 
 /** Every process whose cwd is under `base` (services, runsv, svlogd): started by this run. */
@@ -150,6 +154,7 @@ console.log(
     [
       ['duplicate service instances seen (sum over restarts)', results['runit-ts'].duplicates, results.runit.duplicates],
       ['lines lost', results['runit-ts'].lost, results.runit.lost],
+      ['lines written twice', results['runit-ts'].duplicated, results.runit.duplicated],
       ['lines logged', results['runit-ts'].lines, results.runit.lines],
     ],
   ),

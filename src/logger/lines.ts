@@ -50,6 +50,8 @@ function growInt32(a: Int32Array): Int32Array<ArrayBuffer> {
 export class LineFramer {
   /** input offset of the next byte */
   offset = 0;
+  /** input offset of the first byte of the line begun and not ended (= offset when none is) */
+  lineStart = 0;
   /** pieces of an unfinished line shorter than `len` so far */
   private parts: Buffer[] = [];
   private partLength = 0;
@@ -65,6 +67,11 @@ export class LineFramer {
     private readonly map: Uint8Array | undefined,
     private readonly sink: LineSink,
   ) {}
+
+  /** Inside a line of `len` bytes or more (its head is out). */
+  get inLongLine(): boolean {
+    return this.long;
+  }
 
   /** A line has begun and not ended. */
   get pending(): boolean {
@@ -177,6 +184,7 @@ export class LineFramer {
         this.parts.push(Buffer.from(chunk.subarray(pos)));
         this.partLength = len;
         this.partStamp = stamp;
+        this.lineStart = base + pos;
         pos = n;
         break;
       }
@@ -185,6 +193,7 @@ export class LineFramer {
       if (stop > headEnd) sink.rest(chunk, headEnd, stop, base + headEnd);
       if (nl < 0) {
         this.long = true;
+        this.lineStart = base + pos;
         pos = n;
         break;
       }
@@ -194,6 +203,7 @@ export class LineFramer {
     }
     if (count > 0) sink.lines(chunk, runStart, ends, count, stamp);
     this.offset += n;
+    if (!this.long && this.partLength === 0) this.lineStart = this.offset;
   }
 
   private clearPart(): void {
@@ -206,6 +216,7 @@ export class LineFramer {
    * whether there was one. (runit discarded it.)
    */
   finish(): boolean {
+    this.lineStart = this.offset;
     if (this.long) {
       this.long = false;
       this.sink.end(this.offset);

@@ -26,6 +26,7 @@ import { RotationDeadline } from './time-rotation.js';
 import { Processors } from './processor.js';
 import { GiveUp, PausingRetry } from './retry.js';
 import { DirMessages, type Reporter } from './report.js';
+import { bytesToSkip, type DirRecord } from './journal.js';
 
 export interface LogDirContext {
   readonly reporter: Reporter;
@@ -39,6 +40,8 @@ export interface LogDirContext {
   drained(dir: LogDir): void;
   /** the `t` deadline of `dir` has come */
   timeUp(dir: LogDir): void;
+  /** with a journal: `current` of `dir` is about to be renamed, record where the output stands */
+  journal?(dir: LogDir): void;
 }
 
 export class LogDir {
@@ -47,6 +50,8 @@ export class LogDir {
   config: LogDirConfig = defaultConfig();
   /** selection of the long line in progress: written here */
   longSelected = false;
+  /** stream position where the long line in progress begins (journal) */
+  lineStartPos = 0;
   /** every line goes to `current`, nothing to stderr or UDP (no + - e E u U lines) */
   simple = true;
   /** where the Logger puts selected lines */
@@ -61,6 +66,17 @@ export class LogDir {
   private readonly current: CurrentFile = { fd: -1 };
   private fdLock = -1;
   private noFollowFlag = 0;
+  // for the journal (journal.ts), in stream positions (OutputPlan's bytes)
+  /** bytes of the stream in the files */
+  written = 0;
+  /** stream position of the first byte of `current` (negative: it was there before) */
+  private currentStart = 0;
+  /** inode of `current` */
+  private currentIno = '';
+  /** stream position at which `current` is being rotated */
+  private rotatingAt: number | undefined;
+  /** the previous logger's record of this directory, applied at the first open (null: none) */
+  private recovery: DirRecord | null | undefined;
 
   constructor(
     /** the name as given, for messages */
@@ -91,7 +107,10 @@ export class LogDir {
     this.queue = new WriteQueue(this.current, this.retry, {
       rotate: (size, processor) => this.rotation.rotate(size, processor),
       recover: (err) => this.rotation.makeRoom(err),
-      wrote: (n) => this.plan.pool.written(n),
+      wrote: (n) => {
+        this.written += n;
+        this.plan.pool.written(n);
+      },
       drained: () => ctx.drained(this),
     });
     this.deadline = new RotationDeadline(() => ctx.timeUp(this));
@@ -116,6 +135,33 @@ export class LogDir {
 
   private file(name: string): string {
     return join(this.path, name);
+  }
+
+  // ---- journal -------------------------------------------------------------
+
+  /** Before the first open: what the previous logger recorded of this directory (undefined: nothing). */
+  recoverFrom(record: DirRecord | undefined): void {
+    this.recovery = record ?? null;
+  }
+
+  /** Where stream position `pos` (written already) lies in this directory's files, for a record. */
+  journalRecord(pos: number): DirRecord {
+    const record: DirRecord = { name: this.name, ino: this.currentIno, keep: pos - this.currentStart };
+    if (this.rotatingAt !== undefined) record.next = pos - this.rotatingAt;
+    return record;
+  }
+
+  /** Rotation: `current` is about to be renamed. */
+  renaming(): void {
+    this.rotatingAt = this.written;
+    this.ctx.journal?.(this);
+  }
+
+  /** Rotation: the new `current` is open. */
+  renamed(fd: number): void {
+    this.currentStart = this.written;
+    this.rotatingAt = undefined;
+    if (this.ctx.journal) this.currentIno = inodeOf(fd);
   }
 
   // ---- opening and closing -------------------------------------------
@@ -173,9 +219,14 @@ export class LogDir {
 
     let size = 0;
     let isNew = true;
+    // journal recovery: the bytes of the replayed output that the files hold already
+    let skip = 0;
+    const recovery = this.recovery;
+    this.recovery = undefined;
     try {
       // a symbolic link where it must not be followed is moved aside like an unfinished current
       const st = this.noFollow ? await fsp.lstat(this.file('current')) : await fsp.stat(this.file('current'));
+      if (recovery !== undefined && !st.isSymbolicLink()) skip = bytesToSkip(recovery ?? undefined, { ino: String(st.ino), size: st.size });
       if (st.isSymbolicLink() || (st.size > 0 && !(st.mode & 0o100))) {
         await this.rotation.setAsideCurrent();
       } else {
@@ -188,6 +239,7 @@ export class LogDir {
         messages.warn('unable to stat current', err);
         return this.failOpen();
       }
+      if (recovery) skip = bytesToSkip(recovery, undefined);
     }
     const current = this.current;
     try {
@@ -198,7 +250,14 @@ export class LogDir {
     }
     messages.info(`${isNew ? 'new' : 'append'}: ${this.name}/current`);
 
-    this.plan.begin(this.config, size);
+    if (recovery !== undefined || this.ctx.journal) {
+      this.currentIno = inodeOf(current.fd);
+      this.currentStart = this.written + skip - size;
+      this.rotatingAt = undefined;
+      this.queue.skip(skip);
+    }
+    // the model counts the bytes left out as written before: `current` may start below 0
+    this.plan.begin(this.config, size - skip);
     this.simple = this.config.instructions.length === 0 && !this.config.udp && !this.config.udpOnly;
     this.functional = true;
     return true;
@@ -295,5 +354,13 @@ export class LogDir {
   /** Write out what is held inside an unfinished long line (before HUP). */
   flushHeld(): void {
     if (this.functional) this.plan.flushHeld();
+  }
+}
+
+function inodeOf(fd: number): string {
+  try {
+    return String(fs.fstatSync(fd).ino);
+  } catch {
+    return '';
   }
 }

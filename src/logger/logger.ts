@@ -16,6 +16,7 @@ import { selectLine } from './pattern.js';
 import { StampFormatter, type StampMode } from './timestamp.js';
 import { LogDir, type LogDirContext } from './logdir.js';
 import { openInput, type Input } from './input.js';
+import { JournalInput, type Ack } from './journal-input.js';
 import type { Reporter } from './report.js';
 
 export interface LoggerOptions {
@@ -49,6 +50,12 @@ export interface LoggerOptions {
   processorStderr?: number | 'ignore';
   /** more spawn options for processors (e.g. the NOFILE limit the host was started with) */
   spawnOptions?: Partial<SpawnOptions>;
+  /**
+   * A journal file (the in-process logger's `supervise/logjournal`): the
+   * pipe `input` is read through it, so that a kill of the process loses
+   * and duplicates nothing (journal.ts). Only for a pipe.
+   */
+  journal?: string;
 }
 
 export interface LoggerExit {
@@ -95,6 +102,14 @@ export class Logger implements LineSink {
   private alerts: Buffer[] = [];
   /** the directories usable now, in argument order */
   private active: LogDir[] = [];
+  private journal: JournalInput | undefined;
+  /**
+   * With a journal: points the output may be acknowledged at, oldest
+   * first: an input offset where no line is in progress, and each
+   * directory's stream position there (by index in `dirs`).
+   */
+  private checkpoints: Array<{ input: number; pos: number[] }> = [];
+  private recorded = false;
 
   constructor(private readonly options: LoggerOptions) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -115,6 +130,7 @@ export class Logger implements LineSink {
       drained: () => this.updateFlow(),
       timeUp: (dir) => this.contain(() => this.timeUp(dir)),
     };
+    if (options.journal) ctx.journal = () => this.record();
     this.dirs = options.dirs.map((name) => new LogDir(name, resolvePath(cwd, name), ctx));
     this.stamper = new StampFormatter(options.timestamp ?? 0);
     this.framer = new LineFramer(this.lineMax, replacementMap(options.replacement, options.replaceBytes), this);
@@ -124,19 +140,29 @@ export class Logger implements LineSink {
   start(): void {
     if (this.state !== 'new') return;
     this.state = 'starting';
+    const handlers = {
+      data: (chunk: Buffer) => this.contain(() => this.onData(chunk)),
+      end: () => this.contain(() => this.onEnd()),
+      error: (err: unknown) => {
+        this.reporter.warning(`unable to read standard input: ${errorTextOf(err)}`);
+        this.onEnd();
+      },
+    };
+    if (this.options.journal) {
+      try {
+        const journal = new JournalInput(this.options.input, this.options.journal, handlers);
+        journal.ack = () => this.ack();
+        const records = journal.recovered?.dirs ?? [];
+        for (const dir of this.dirs) dir.recoverFrom(records.find((r) => r.name === dir.name));
+        this.checkpoints.push({ input: 0, pos: this.dirs.map(() => 0) });
+        this.journal = journal;
+        this.input = journal;
+      } catch (err) {
+        this.reporter.warning(`unable to open journal: ${this.options.journal}: ${errorTextOf(err)}`);
+      }
+    }
     try {
-      this.input = openInput(
-        this.options.input,
-        {
-          data: (chunk) => this.contain(() => this.onData(chunk)),
-          end: () => this.contain(() => this.onEnd()),
-          error: (err) => {
-            this.reporter.warning(`unable to read standard input: ${errorTextOf(err)}`);
-            this.onEnd();
-          },
-        },
-        this.options.keepInput ?? false,
-      );
+      this.input ??= openInput(this.options.input, handlers, this.options.keepInput ?? false);
     } catch (err) {
       this.reporter.warning(`unable to read standard input: ${errorTextOf(err)}`);
       this.eof = true;
@@ -229,12 +255,64 @@ export class Logger implements LineSink {
     if (this.state === 'done') return;
     this.state = 'done';
     this.flowing = false;
+    try {
+      this.journal?.finished(exit.code === 0 && !exit.killed);
+    } catch {}
     this.resolveDone(exit);
+  }
+
+  // ---- journal -------------------------------------------------------------
+
+  /** After a chunk: the point where it leaves the output (no line in progress), to acknowledge once written. */
+  private checkpoint(): void {
+    const long = this.framer.inLongLine;
+    const pos = this.dirs.map((d) => (long ? d.lineStartPos : d.plan.planned));
+    this.checkpoints.push({ input: this.framer.lineStart, pos });
+    // usually written at once (direct writes): keep only the newest then
+    if (this.checkpoints.length > 1 && this.written(pos)) this.checkpoints.splice(0, this.checkpoints.length - 1);
+  }
+
+  private written(pos: number[]): boolean {
+    for (let d = 0; d < this.dirs.length; d++) {
+      const dir = this.dirs[d]!;
+      if (dir.functional && dir.written < pos[d]!) return false;
+    }
+    return true;
+  }
+
+  /** The newest point that every directory has written, as the journal records it. */
+  private ack(): Ack | undefined {
+    const cps = this.checkpoints;
+    for (let i = cps.length - 1; i >= 0; i--) {
+      const cp = cps[i]!;
+      if (!this.written(cp.pos)) continue;
+      if (i > 0) cps.splice(0, i);
+      const dirs = [];
+      for (let d = 0; d < this.dirs.length; d++) {
+        const dir = this.dirs[d]!;
+        if (dir.functional) dirs.push(dir.journalRecord(cp.pos[d]!));
+      }
+      return { input: cp.input, dirs };
+    }
+    return undefined;
+  }
+
+  /** Record in the journal where the output stands (before a rename, at the start). */
+  private record(): void {
+    const journal = this.journal;
+    if (!journal) return;
+    const ack = this.ack();
+    if (ack) journal.record(ack);
   }
 
   private enterRunning(): void {
     if (this.state === 'done') return;
     this.state = 'running';
+    if (!this.recorded) {
+      // before reading anything: where the replay starts, and what the files hold of it
+      this.recorded = true;
+      this.record();
+    }
     const held = this.held;
     this.held = [];
     for (const chunk of held) this.process(chunk);
@@ -302,6 +380,7 @@ export class Logger implements LineSink {
     for (const chunk of held) this.process(chunk);
     this.framer.finish();
     this.afterChunk();
+    if (this.journal) this.checkpoint();
     if (this.terminating) for (const dir of this.dirs) dir.terminate();
     for (const dir of this.dirs) await dir.finish();
     this.conclude({ code: 0, killed: false });
@@ -385,6 +464,7 @@ export class Logger implements LineSink {
     for (const dir of this.active) dir.plan.stage(chunk, stamp);
     this.framer.push(chunk, stamp);
     this.afterChunk();
+    if (this.journal) this.checkpoint();
   }
 
   private afterChunk(): void {
@@ -450,6 +530,7 @@ export class Logger implements LineSink {
 
   head(head: Buffer, stamp: Buffer): void {
     for (const dir of this.active) {
+      dir.lineStartPos = dir.plan.planned;
       const config = dir.config;
       const selected = config.instructions.length ? selectLine(config.instructions, head, 0, head.length) : 1;
       if (selected & 2) this.alert(stamp, dir, Buffer.from(head), true);

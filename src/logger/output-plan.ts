@@ -93,6 +93,11 @@ export class OutputPlan {
     this.rotationPlanned();
   }
 
+  /** Stream position after everything planned so far (the write queue's `wrote` counts in the same bytes). */
+  get planned(): number {
+    return this.appended;
+  }
+
   /** bytes put before every line */
   get prefix(): Buffer {
     return this.config.prefix;

@@ -23,6 +23,10 @@ export interface RotatedDir {
   readonly config: LogDirConfig;
   /** O_NOFOLLOW where links must not be followed, else 0 */
   readonly noFollow: number;
+  /** `current` is about to be renamed (everything before the rotation is written) */
+  renaming?(): void;
+  /** the new `current` is open as `fd` */
+  renamed?(fd: number): void;
 }
 
 /** An `@<tai64n>.<c>` old-file name: 27 bytes starting with `@`. */
@@ -84,8 +88,10 @@ export class Rotation {
     current.fd = -1;
     fsp.closeQuietly(fd);
     this.messages.info(`rename: ${name}/current ${saved} ${size}`);
+    this.dir.renaming?.();
     await this.retry.retry('unable to rename current', async () => fs.renameSync(this.file('current'), this.file(saved)));
     current.fd = await this.retry.retry('unable to create new current', async () => fsp.openAppendSync(this.file('current'), this.dir.noFollow));
+    this.dir.renamed?.(current.fd);
     await this.retry.retry('unable to set mode of current', async () => fs.fchmodSync(current.fd, 0o644));
     this.lastPending = processor ? saved : undefined;
     if (processor) this.processors.add(saved, processor);

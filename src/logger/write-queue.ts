@@ -58,6 +58,8 @@ export class WriteQueue implements PlannedOutput {
   private directOffUntil = 0;
   /** after abort(), called once no write is in flight any more */
   private whenStopped: (() => void) | undefined;
+  /** bytes at the head of the stream the files already hold (journal recovery): left out, counted as written */
+  private toSkip = 0;
 
   constructor(
     private readonly current: CurrentFile,
@@ -74,10 +76,23 @@ export class WriteQueue implements PlannedOutput {
     return this.givenUp || this.retry.aborted;
   }
 
+  /** Leave out the next `n` bytes given to write(): the files hold them already. */
+  skip(n: number): void {
+    this.toSkip = n;
+  }
+
   write(bufs: Buffer[], bytes: number): void {
     if (this.stopped) {
       this.lost += bytes;
       return;
+    }
+    if (this.toSkip > 0) {
+      const n = Math.min(this.toSkip, bytes);
+      this.toSkip -= n;
+      this.hooks.wrote(n);
+      if (n === bytes) return;
+      bufs = skipBytes(bufs, n);
+      bytes -= n;
     }
     if (bytes <= DIRECT_TURN_BYTES && !this.running && this.queue.length === 0) {
       // Nothing is waiting: the write is made at once, in the same turn as

@@ -10,6 +10,12 @@ import type { ExitStatus } from '../sys/spawn.js';
 
 /** In a service's log/ directory, this file keeps log/run a process. */
 export const OPT_OUT_FILE = 'no-hosted-log';
+/**
+ * In the log service's supervise/ directory: the journal through which the
+ * in-process logger reads the log pipe, so that a kill of the host loses
+ * and duplicates no line (logger/journal.ts, docs/differences.md).
+ */
+export const JOURNAL_FILE = 'logjournal';
 
 /**
  * A factory for SupervisorOptions.hostLog. `write` takes the loggers'
@@ -34,6 +40,7 @@ export function hostCanonicalLoggers(options: { childNofile?: bigint; write: (da
         logger = new Logger({
           input,
           keepInput: true,
+          journal: `${logDir}/supervise/${JOURNAL_FILE}`,
           dirs: args.dirs,
           cwd: logDir,
           timestamp: args.timestamp,
