@@ -189,11 +189,11 @@ test('--isolate runs one runsv process per service and restarts a killed one', a
   const runsvdir = startRunsvdir(['--isolate', dir]);
   const a = await running(join(dir, 'a'));
   await running(join(dir, 'b'));
-  // runsvdir's children that run runsv.js: their pids and argv
+  // runsvdir's children named runsv, shown as `runsv NAME` (as under runit)
   const runsvChildren = () =>
     childrenOf(runsvdir.pid)
-      .map(({ pid }) => ({ pid, argv: readText(`/proc/${pid}/cmdline`)?.split('\0').filter(Boolean) ?? [] }))
-      .filter(({ argv }) => argv.some((arg) => arg.endsWith('runsv.js')));
+      .filter(({ comm }) => comm === 'runsv')
+      .map(({ pid }) => ({ pid, argv: readText(`/proc/${pid}/cmdline`)?.split(/[\0 ]/).filter(Boolean) ?? [] }));
   await waitFor(() => runsvChildren().length === 2, { what: 'two runsv processes' });
   const runsvOfA = runsvChildren().find(({ argv }) => argv.at(-1) === 'a')?.pid;
   assert.ok(runsvOfA);

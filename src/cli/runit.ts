@@ -22,6 +22,9 @@ const { readSettings } = await import('../init/settings.js');
 const { detectMode } = await import('../init/mode.js');
 const { Reaper } = await import('../init/reaper.js');
 const { RealPlatform } = await import('../init/platform.js');
+const { nameProcess } = await import('../sys/process-name.js');
+
+nameProcess(['runit', ...process.argv.slice(2)]);
 const { StageRunner } = await import('../init/runner.js');
 
 const VERSION = '$Id: runit-ts runit 0.1.0 $';

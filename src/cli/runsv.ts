@@ -3,6 +3,9 @@ import { Supervisor, SetupError } from '../supervisor/supervisor.js';
 import { restoreStartNofile } from '../sys/host-state.js';
 import { takeStartState } from '../sys/launch.js';
 import { writeErr, usage, programName } from './output.js';
+import { nameProcess } from '../sys/process-name.js';
+
+nameProcess(['runsv', ...process.argv.slice(2)]);
 
 // services get the environment runsv was given
 takeStartState();

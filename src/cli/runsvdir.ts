@@ -10,6 +10,10 @@ import { takeStartNofile } from '../sys/host-state.js';
 import { raiseNofile } from '../sys/limits.js';
 import { readFileSync } from 'node:fs';
 import { usage, programName } from './output.js';
+import { nameProcess } from '../sys/process-name.js';
+
+// pidof runsvdir finds it (Debian's LSB hook asks so), not `node`
+nameProcess(['runsvdir', ...process.argv.slice(2)]);
 
 const args = process.argv.slice(2);
 let isolate = false;

@@ -10,6 +10,9 @@ import { restoreStartNofile } from '../sys/host-state.js';
 import { takeStartState } from '../sys/launch.js';
 import { errorTextOf } from '../sys/errstr.js';
 import { writeAll } from '../sys/write.js';
+import { nameProcess } from '../sys/process-name.js';
+
+nameProcess(['svlogd', ...process.argv.slice(2)]);
 
 const VERSION = '$Id: runit-ts svlogd 0.1.0 $';
 

@@ -3,6 +3,7 @@
 // recent bytes written to runsvdir's stderr.
 import { Socket } from 'node:net';
 import { pipe, dup2 } from '../sys/fd.js';
+import { setProcessName } from '../sys/process-name.js';
 
 export const MIN_LOG_LENGTH = 7;
 const FIXED = 5;
@@ -31,7 +32,11 @@ export function startProcTitleLog(head: string, log: string): ((bytes: Buffer) =
   const fds = pipe();
   dup2(fds.write, 2);
   let text = log;
-  const show = () => (process.title = `runsvdir ${head} ${text}`);
+  const show = () => {
+    process.title = `runsvdir ${head} ${text}`;
+    // libuv named the process after the title: it is runsvdir still
+    setProcessName('runsvdir');
+  };
   show();
   const append = (bytes: Buffer) => {
     text = slideLog(text, bytes);
