@@ -160,11 +160,17 @@ async function oneRun(impl, n, layout, { idleSeconds, statusRuns, restarts, sett
     const idleCpu = cpuDelta(before, cpuByPid(pids));
     // controllable: a few services restarted (each ran > 1 s: runsv's throttle, sv's whole seconds)
     const restart = [];
+    const restartFailures = [];
     for (let i = 0; i < restarts; i++) {
       const d = dirs[Math.floor((i * dirs.length) / restarts)];
-      restart.push(timeCommand(impl.bin('sv'), ['-w', '60', 'restart', d]));
+      try {
+        restart.push(timeCommand(impl.bin('sv'), ['-w', '60', 'restart', d]));
+      } catch (err) {
+        restartFailures.push(err.message.trim());
+        onProgress(`  ${impl.name} n=${n}: ${err.message.trim()}`);
+      }
     }
-    return { upMs, ...mem, counts, statusMs: median(status), status, idleCpu, restart, hosts: layout.hosts };
+    return { upMs, ...mem, counts, statusMs: median(status), status, idleCpu, restart, restartFailures, hosts: layout.hosts };
   } finally {
     for (const h of hosts) await h.stop();
     removeDir(base);
@@ -209,6 +215,7 @@ export async function scaleCurve({
       const m = (k) => median(p.runs.map((r) => r[k]));
       Object.assign(p, { upMs: m('upMs'), uss: m('uss'), pss: m('pss'), rss: m('rss'), statusMs: m('statusMs'), idleCpu: m('idleCpu') });
       p.restartMs = median(p.runs.flatMap((r) => r.restart));
+      p.restartFailures = p.runs.flatMap((r) => r.restartFailures);
       p.counts = p.runs.at(-1).counts;
     }
     points.push(point);
@@ -261,6 +268,7 @@ export function scaleReport(result) {
       const p = pt[impl];
       if (p.skip) lines.push(`- N=${pt.n} ${impl}: not run: ${p.skip}`);
       else if (p.layout.why) lines.push(`- N=${pt.n} ${impl}: ${p.layout.hosts} runsvdirs of ≤${p.layout.perHost}: ${p.layout.why}`);
+      for (const f of p.restartFailures ?? []) lines.push(`- N=${pt.n} ${impl}: restart FAILED: ${f}`);
     }
   const l = result.limits;
   lines.push(
