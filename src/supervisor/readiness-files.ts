@@ -13,7 +13,7 @@ import { parseUnsignedInteger } from './settings.js';
 type Warn = (message: string) => void;
 
 /** The file's text, undefined when absent (or unreadable, with a warning). */
-function readOptional(dir: string, name: string, warn: Warn): string | undefined {
+export function readOptional(dir: string, name: string, warn: Warn): string | undefined {
   try {
     return readFileSync(`${dir}/${name}`, 'latin1');
   } catch (err) {

@@ -1,0 +1,117 @@
+// Restart policy and stop escalation (README: service files): the files
+// `backoff` (FIRST CAP seconds), `give-up` (N deaths in T seconds),
+// `max-death-tally` (s6), `down-signal` (s6), `timeout-finish` (s6); and the
+// backoff's arithmetic. Pure parsers and a pure policy; the readers follow
+// settings.ts (absent: runit's behaviour; malformed: runit's behaviour and
+// one warning, worded to follow `runsv NAME: warning: `).
+import { constants } from 'node:os';
+import { DEFAULT_DEATH_TALLY, parseDeathTally } from '../protocol/deaths.js';
+import { parseSeconds, readOptional } from './readiness-files.js';
+import { parseUnsignedInteger } from './settings.js';
+
+type Warn = (message: string) => void;
+
+export interface Backoff {
+  /** the first delay, ms */
+  firstMs: number;
+  /** the longest, ms */
+  capMs: number;
+}
+
+/** `FIRST CAP` in seconds, decimals allowed, 0 < FIRST <= CAP <= one day. */
+export function parseBackoff(text: string): Backoff | { error: string } {
+  const words = text.trim().split(/\s+/);
+  const [first, cap] = words.map((w) => parseSeconds(w));
+  if (words.length !== 2 || first === undefined || cap === undefined) return { error: 'invalid backoff: not two numbers of seconds, FIRST CAP' };
+  if (first === 0 || first > cap || cap > 86_400_000_000) return { error: 'invalid backoff: FIRST must be above 0 and at most CAP, CAP at most 86400' };
+  return { firstMs: first / 1000, capMs: cap / 1000 };
+}
+
+/**
+ * How long a service must stay up for its backoff to start again from
+ * FIRST: as long as the longest delay (it outlived the slowest retry), and
+ * at least 10 s.
+ */
+export function stablePeriodMs(b: Backoff): number {
+  return Math.max(b.capMs, 10_000);
+}
+
+/**
+ * The delay before the next start, after a death: FIRST after a run that
+ * lasted the stable period (or the first death), else twice the previous
+ * delay, up to CAP.
+ */
+export function nextBackoffMs(b: Backoff, previousMs: number | undefined, ranMs: number): number {
+  if (previousMs === undefined || ranMs >= stablePeriodMs(b)) return b.firstMs;
+  return Math.min(b.capMs, Math.max(b.firstMs, previousMs * 2));
+}
+
+/** `give-up`: N deaths within T seconds stop the restarts (as `finish` exiting 125 does). */
+export interface GiveUp {
+  deaths: number;
+  seconds: number;
+}
+
+export function parseGiveUp(text: string): GiveUp | { error: string } {
+  const words = text.trim().split(/\s+/);
+  const deaths = parseUnsignedInteger(words[0] ?? '');
+  const seconds = parseUnsignedInteger(words[1] ?? '');
+  if (words.length !== 2 || !deaths || !seconds) return { error: 'invalid give-up: not N T (N deaths in T seconds, both above 0)' };
+  return { deaths, seconds };
+}
+
+/** A signal by name (`QUIT`, `SIGQUIT`) or number; undefined for anything else. */
+export function parseSignal(text: string): number | undefined {
+  const t = text.trim().toUpperCase();
+  const signals = constants.signals as Record<string, number>;
+  const byName = signals[t.startsWith('SIG') ? t : `SIG${t}`];
+  if (byName !== undefined) return byName;
+  const n = parseUnsignedInteger(t);
+  return n !== undefined && n >= 1 && n <= 64 ? n : undefined;
+}
+
+export function readBackoff(dir: string, warn: Warn): Backoff | undefined {
+  const text = readOptional(dir, 'backoff', warn);
+  if (text === undefined) return undefined;
+  const b = parseBackoff(text);
+  if ('error' in b) return void warn(b.error);
+  return b;
+}
+
+export function readGiveUp(dir: string, warn: Warn): GiveUp | undefined {
+  const text = readOptional(dir, 'give-up', warn);
+  if (text === undefined) return undefined;
+  const g = parseGiveUp(text);
+  if ('error' in g) return void warn(g.error);
+  return g;
+}
+
+/** `down-signal` (s6): what `d` sends instead of TERM; absent or invalid: TERM. */
+export function readDownSignal(dir: string, warn: Warn): number | undefined {
+  const text = readOptional(dir, 'down-signal', warn);
+  if (text === undefined) return undefined;
+  const signal = parseSignal(text);
+  if (signal === undefined) warn(`invalid down-signal: unknown signal ${JSON.stringify(text.trim().slice(0, 20))}`);
+  return signal;
+}
+
+/** `timeout-finish` (s6): ms a `./finish` may run before SIGKILL; absent or 0: runit's (no limit). */
+export function readTimeoutFinish(dir: string, warn: Warn): number | undefined {
+  const text = readOptional(dir, 'timeout-finish', warn);
+  if (text === undefined) return undefined;
+  const ms = parseUnsignedInteger(text);
+  if (ms === undefined) warn('invalid timeout-finish: not a number of milliseconds');
+  return ms || undefined;
+}
+
+/** `max-death-tally` (s6): the death records kept in supervise/deaths. */
+export function readDeathTally(dir: string, warn: Warn): number {
+  const text = readOptional(dir, 'max-death-tally', warn);
+  if (text === undefined) return DEFAULT_DEATH_TALLY;
+  const t = parseDeathTally(text);
+  if ('error' in t) {
+    warn(`invalid ${t.error}`);
+    return DEFAULT_DEATH_TALLY;
+  }
+  return t.tally;
+}
