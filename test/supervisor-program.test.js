@@ -68,6 +68,10 @@ class FakePlatform {
     this.fatals = [];
     /** @type {unknown[]} */
     this.errors = [];
+    /** starts complete later, as the real ./run's spawn off the event loop */
+    this.deferStarts = false;
+    /** @type {(() => void)[]} */
+    this.pendingStarts = [];
   }
   /**
    * @param {'run' | 'finish'} what
@@ -75,6 +79,18 @@ class FakePlatform {
    * @param {(status: ExitStatus) => void} onExit
    */
   start(what, args, onExit) {
+    if (this.deferStarts) {
+      // the start completes when the test calls the release it leaves
+      return new Promise((resolve) => this.pendingStarts.push(() => resolve(this.startNow(what, args, onExit))));
+    }
+    return this.startNow(what, args, onExit);
+  }
+  /**
+   * @param {'run' | 'finish'} what
+   * @param {readonly string[]} args
+   * @param {(status: ExitStatus) => void} onExit
+   */
+  startNow(what, args, onExit) {
     const error = this.startErrors.shift();
     if (error) {
       queueMicrotask(() => onExit({ execError: error }));
@@ -384,4 +400,49 @@ test('program: after close, nothing is started or published', () => {
   platform.advance(5000);
   assert.equal(platform.children.length, 1);
   assert.equal(platform.published.length, published);
+});
+
+test('program: a start that completes later publishes nothing until the child is known, then run once', async () => {
+  const platform = new FakePlatform();
+  platform.deferStarts = true;
+  const program = new Program(platform, false, 'up');
+  program.begin();
+  await settle();
+  assert.deepEqual(platform.published, []);
+  assert.equal(program.isStarting, true);
+  platform.pendingStarts.shift()?.();
+  await settle();
+  assert.deepEqual(platform.published, [{ state: State.Run, want: 'up', paused: false, gotTerm: false, pid: 100 }]);
+  assert.equal(program.isStarting, false);
+});
+
+test('program: a letter that arrives while the start is under way applies to the child once it is known', async () => {
+  const platform = new FakePlatform();
+  platform.deferStarts = true;
+  const program = new Program(platform, false, 'up');
+  program.begin();
+  const down = program.control('d');
+  await settle();
+  // not applied yet: no child to signal
+  assert.equal(program.want, 'up');
+  platform.pendingStarts.shift()?.();
+  await down;
+  assert.deepEqual(platform.lastChild.signals, ['SIGTERM', 'SIGCONT']);
+  assert.deepEqual(platform.published.at(-1), { state: State.Run, want: 'down', paused: false, gotTerm: true, pid: 100 });
+  platform.lastChild.exit({ code: null, signal: 15 });
+  await settle();
+  assert.equal(platform.published.at(-1)?.state, State.Down);
+  assert.equal(platform.children.length, 1);
+});
+
+test('program: a start that fails later is reported as the exec failure it is', async () => {
+  const platform = new FakePlatform();
+  platform.deferStarts = true;
+  platform.startErrors.push('ENOENT');
+  const program = new Program(platform, false, 'up');
+  program.begin();
+  platform.pendingStarts.shift()?.();
+  await settle();
+  assert.deepEqual(platform.fatals, ['unable to start ./run: file does not exist']);
+  assert.equal(program.isStarting, false);
 });

@@ -4,7 +4,7 @@
 // real one is here; the unit tests give Program a fake.
 import { statSync } from 'node:fs';
 import { taiNow, type Tai64n } from '../protocol/tai64n.js';
-import { spawnChild, type ExitStatus } from '../sys/spawn.js';
+import { spawnChild, spawnChildAsync, type ExitStatus } from '../sys/spawn.js';
 import { processStartTime } from '../sys/proc.js';
 import { canOpenForReading } from '../sys/access.js';
 import { findCustomControl, runCustomControl, type CustomControlContext } from './custom-control.js';
@@ -24,9 +24,11 @@ export interface ProgramPlatform {
   /**
    * Start ./run, ./finish (with its arguments) or log/run. `onExit` runs
    * once, asynchronously, with how it ended or why it could not be started;
-   * undefined when no process was started (`onExit` says why).
+   * undefined when no process was started (`onExit` says why). A promise
+   * of that when the start completes later (the service's ./run, spawned
+   * off the event loop).
    */
-  start(what: 'run' | 'finish', args: readonly string[], onExit: (status: ExitStatus) => void): Child | undefined;
+  start(what: 'run' | 'finish', args: readonly string[], onExit: (status: ExitStatus) => void): Child | undefined | Promise<Child | undefined>;
   /** control/<letter>: a promise of "handled", or a plain false at once when there is none */
   custom(letter: string): Promise<boolean> | false;
   /** ./finish exists and can be opened (runsv checks before running it) */
@@ -129,7 +131,7 @@ export class ProcessPlatform implements ProgramPlatform {
     this.cwd = isLog ? `${service.dir}/log` : service.dir;
   }
 
-  start(what: 'run' | 'finish', args: readonly string[], onExit: (status: ExitStatus) => void): Child | undefined {
+  start(what: 'run' | 'finish', args: readonly string[], onExit: (status: ExitStatus) => void): Child | undefined | Promise<Child | undefined> {
     const pipe = this.service.logPipe();
     if (this.isLog) {
       const hosted = pipe ? this.service.options.hostLog?.(this.cwd) : undefined;
@@ -147,7 +149,11 @@ export class ProcessPlatform implements ProgramPlatform {
       }
     }
     const stdio: [number | 'ignore', number, number] = this.isLog ? [pipe?.read ?? 'ignore', 1, 2] : [0, pipe?.write ?? 1, 2];
-    const pid = spawnChild(`./${what}`, args, { ...this.spawnOptions(), cwd: this.cwd, stdio }, onExit);
+    const options = { ...this.spawnOptions(), cwd: this.cwd, stdio };
+    // ./run off the event loop: the log pipe it gets stays open until it is
+    // started (the supervisor closes it only once the service is down and not starting)
+    if (!this.isLog && what === 'run') return spawnChildAsync(`./${what}`, args, options, onExit).then((pid) => (pid === undefined ? undefined : processChild(pid)));
+    const pid = spawnChild(`./${what}`, args, options, onExit);
     return pid === undefined ? undefined : processChild(pid);
   }
 

@@ -57,8 +57,10 @@ export class Program implements ProgramView {
   private child: Child | undefined;
   /** how the last run (or finish) ended, for finish's arguments */
   private lastExit: ExitStatus = { code: 0, signal: 0 };
-  /** a launch is under way (control/u running, or an exec failure not yet reported) */
+  /** a launch is under way (control/u running, the spawn under way, or an exec failure not yet reported) */
   private starting = false;
+  /** settles when a spawn that completes later has completed: letters wait for it */
+  private spawning: Promise<unknown> | undefined;
   /** `o` arrived while the program could not start yet */
   private onceRequested = false;
   /** the restart throttle or the fork retry */
@@ -141,6 +143,8 @@ export class Program implements ProgramView {
 
   /** Apply one control letter (runsv(8)); resolves when its action is done. */
   async control(letter: string): Promise<void> {
+    // a letter applies to the process being started, once it is known (runit forks at once)
+    if (this.spawning) await this.spawning;
     if (this.closed) return;
     await this.applyLetter(letter);
     this.settle();
@@ -244,8 +248,12 @@ export class Program implements ProgramView {
     this.onSettled();
   }
 
+  /**
+   * While a spawn is under way nothing changes: its completion publishes
+   * (so a service's first state written is run, not down then run).
+   */
   private publish(now = false): void {
-    if (!this.closed) this.platform.publish(this, now);
+    if (!this.closed && (now || !this.spawning)) this.platform.publish(this, now);
   }
 
   private shouldStart(): boolean {
@@ -269,12 +277,29 @@ export class Program implements ProgramView {
     const child = this.platform.start(finishing ? 'finish' : 'run', finishing ? finishArgs(this.lastExit) : [], (status) =>
       this.event(() => this.exited(status, attempt)),
     );
+    if (!(child instanceof Promise)) return this.spawned(child, attempt);
+    // letters wait for this promise: it settles once the child is known
+    const spawning = child.then(
+      (c) => {
+        this.spawning = undefined;
+        if (!this.closed) this.spawned(c, attempt);
+      },
+      (err) => {
+        this.spawning = undefined;
+        this.platform.internalError(err);
+      },
+    );
+    this.spawning = spawning;
+    await spawning;
+  }
+
+  private spawned(child: Child | undefined, attempt: Attempt): void {
     // nothing is published for a start that failed: exited() says why
     if (!child) return;
     this.started(attempt);
     this.starting = false;
     this.child = child;
-    if (finishing && this.killAfterDefaultMs !== undefined) this.armKill();
+    if (attempt.finishing && this.killAfterDefaultMs !== undefined) this.armKill();
     this.publish();
   }
 

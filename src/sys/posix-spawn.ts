@@ -131,6 +131,50 @@ function envpOf(env: NodeJS.ProcessEnv): (string | null)[] {
  * exec's error (ENOENT, EACCES, ENOEXEC, ...) or the clone's (EAGAIN, ENOMEM).
  */
 export function posixSpawn(file: string, args: readonly string[], options: PosixSpawnOptions): number {
+  const call = prepare(file, args, options);
+  try {
+    const pid = [0];
+    check(spawnC(pid, call.path, call.actions, call.attr, call.argv, call.envp), 'posix_spawn', file);
+    return pid[0]!;
+  } finally {
+    actionsDestroy(call.actions);
+  }
+}
+
+/**
+ * posixSpawn in libuv's thread pool: the clone and the wait until the child
+ * has exec'd (CLONE_VFORK: the calling thread is suspended until then,
+ * milliseconds on a busy machine) happen off the event loop. Rejects as
+ * posixSpawn throws. The fds in `options.fds` must stay open until it settles.
+ */
+export function posixSpawnAsync(file: string, args: readonly string[], options: PosixSpawnOptions): Promise<number> {
+  let call: Prepared;
+  try {
+    call = prepare(file, args, options);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return new Promise((resolve, reject) => {
+    const pid = [0];
+    spawnC.async(pid, call.path, call.actions, call.attr, call.argv, call.envp, (err: unknown, result: number) => {
+      actionsDestroy(call.actions);
+      if (err) reject(err);
+      else if (result !== 0) reject(new SysError('posix_spawn', result, file));
+      else resolve(pid[0]!);
+    });
+  });
+}
+
+interface Prepared {
+  path: string;
+  argv: (string | null)[];
+  envp: (string | null)[];
+  attr: Buffer;
+  /** initialized: the caller destroys it */
+  actions: Buffer;
+}
+
+function prepare(file: string, args: readonly string[], options: PosixSpawnOptions): Prepared {
   const path = findProgram(file, options.env, options.cwd);
   const argv: (string | null)[] = [options.argv0 ?? file, ...args, null];
   const envp = envpOf(options.env);
@@ -140,10 +184,9 @@ export function posixSpawn(file: string, args: readonly string[], options: Posix
   try {
     check(addChdir(actions, options.cwd), 'posix_spawn_file_actions_addchdir_np');
     addFds(actions, options.fds);
-    const pid = [0];
-    check(spawnC(pid, path, actions, options.newSession ? session : plain, argv, envp), 'posix_spawn', file);
-    return pid[0]!;
-  } finally {
+  } catch (err) {
     actionsDestroy(actions);
+    throw err;
   }
+  return { path, argv, envp, attr: options.newSession ? session : plain, actions };
 }

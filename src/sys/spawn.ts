@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
 import { getrlimit, RLIMIT, childHardNofile } from './limits.js';
-import { posixSpawn, posixSpawnAvailable } from './posix-spawn.js';
+import { posixSpawn, posixSpawnAsync, posixSpawnAvailable } from './posix-spawn.js';
 import { pidfdAvailable, watchExit } from './pid-watch.js';
 import { reapChild, type WaitStatus } from './reap.js';
 import { errorCode } from './errors.js';
@@ -63,16 +63,47 @@ function throughUlimit(file: string, args: readonly string[], options: SpawnOpti
  * asynchronously: after the child is reaped, or with the exec error.
  */
 export function spawnChild(file: string, args: readonly string[], options: SpawnOptions, onExit: (status: ExitStatus) => void): number | undefined {
-  if (options.nofile !== undefined && options.nofile !== currentNofile()) {
-    const wrapped = throughUlimit(file, args, options);
-    if (!Array.isArray(wrapped)) {
-      process.nextTick(onExit, wrapped);
-      return undefined;
-    }
-    [file, args] = wrapped;
-    options = { ...options, argv0: undefined };
-  }
+  const call = withLimit(file, args, options, onExit);
+  if (!call) return undefined;
+  [file, args, options] = call;
   return (usePosixSpawn ??= pidfdAvailable() && posixSpawnAvailable()) ? spawnFast(file, args, options, onExit) : spawnLibuv(file, args, options, onExit);
+}
+
+/**
+ * spawnChild, with the clone and the wait for the child's exec in libuv's
+ * thread pool (posix_spawn) instead of on the event loop: resolves with the
+ * pid, or undefined when nothing was started (`onExit` says why). The fds
+ * in `options.stdio` must stay open until it has resolved.
+ */
+export function spawnChildAsync(file: string, args: readonly string[], options: SpawnOptions, onExit: (status: ExitStatus) => void): Promise<number | undefined> {
+  const call = withLimit(file, args, options, onExit);
+  if (!call) return Promise.resolve(undefined);
+  [file, args, options] = call;
+  if (!(usePosixSpawn ??= pidfdAvailable() && posixSpawnAvailable())) return Promise.resolve(spawnLibuv(file, args, options, onExit));
+  const spawned = posixSpawnAsync(file, args, { cwd: options.cwd, fds: options.stdio, env: options.env ?? process.env, argv0: options.argv0, newSession: options.newSession });
+  return spawned.then(
+    (pid) => {
+      watchReap(pid, onExit);
+      return pid;
+    },
+    (err) => notStarted(onExit, err),
+  );
+}
+
+/** The call as it is made: through /bin/sh's ulimit when the child needs another NOFILE limit; undefined when that failed (`onExit` told). */
+function withLimit(
+  file: string,
+  args: readonly string[],
+  options: SpawnOptions,
+  onExit: (status: ExitStatus) => void,
+): [string, readonly string[], SpawnOptions] | undefined {
+  if (options.nofile === undefined || options.nofile === currentNofile()) return [file, args, options];
+  const wrapped = throughUlimit(file, args, options);
+  if (!Array.isArray(wrapped)) {
+    process.nextTick(onExit, wrapped);
+    return undefined;
+  }
+  return [wrapped[0], wrapped[1], { ...options, argv0: undefined }];
 }
 
 let usePosixSpawn: boolean | undefined;
@@ -96,6 +127,12 @@ function spawnFast(file: string, args: readonly string[], options: SpawnOptions,
   } catch (err) {
     return notStarted(onExit, err);
   }
+  watchReap(pid, onExit);
+  return pid;
+}
+
+/** Once child `pid` has exited: reap it, tell `onExit`. */
+function watchReap(pid: number, onExit: (status: ExitStatus) => void): void {
   watchExit(pid, () => {
     let status: WaitStatus | undefined;
     try {
@@ -105,7 +142,6 @@ function spawnFast(file: string, args: readonly string[], options: SpawnOptions,
     }
     onExit(status ?? { code: null, signal: 0 });
   });
-  return pid;
 }
 
 function spawnLibuv(file: string, args: readonly string[], options: SpawnOptions, onExit: (status: ExitStatus) => void): number | undefined {
