@@ -152,7 +152,8 @@ export class ProcessPlatform implements ProgramPlatform {
     const options = { ...this.spawnOptions(), cwd: this.cwd, stdio };
     // ./run off the event loop: the log pipe it gets stays open until it is
     // started (the supervisor closes it only once the service is down and not starting)
-    if (!this.isLog && what === 'run') return spawnChildAsync(`./${what}`, args, options, onExit).then((pid) => (pid === undefined ? undefined : processChild(pid)));
+    if (!this.isLog && what === 'run')
+      return spawnChildAsync(`./${what}`, args, options, onExit).then((pid) => (pid === undefined ? undefined : processChild(pid)));
     const pid = spawnChild(`./${what}`, args, options, onExit);
     return pid === undefined ? undefined : processChild(pid);
   }

@@ -75,12 +75,23 @@ export function spawnChild(file: string, args: readonly string[], options: Spawn
  * pid, or undefined when nothing was started (`onExit` says why). The fds
  * in `options.stdio` must stay open until it has resolved.
  */
-export function spawnChildAsync(file: string, args: readonly string[], options: SpawnOptions, onExit: (status: ExitStatus) => void): Promise<number | undefined> {
+export function spawnChildAsync(
+  file: string,
+  args: readonly string[],
+  options: SpawnOptions,
+  onExit: (status: ExitStatus) => void,
+): Promise<number | undefined> {
   const call = withLimit(file, args, options, onExit);
   if (!call) return Promise.resolve(undefined);
   [file, args, options] = call;
   if (!(usePosixSpawn ??= pidfdAvailable() && posixSpawnAvailable())) return Promise.resolve(spawnLibuv(file, args, options, onExit));
-  const spawned = posixSpawnAsync(file, args, { cwd: options.cwd, fds: options.stdio, env: options.env ?? process.env, argv0: options.argv0, newSession: options.newSession });
+  const spawned = posixSpawnAsync(file, args, {
+    cwd: options.cwd,
+    fds: options.stdio,
+    env: options.env ?? process.env,
+    argv0: options.argv0,
+    newSession: options.newSession,
+  });
   return spawned.then(
     (pid) => {
       watchReap(pid, onExit);
