@@ -149,7 +149,18 @@ test('runsvdir killed with SIGKILL under load, five times: every line logged onc
     host = startDetached(bin('runsvdir'), [base]);
     groups.push(host.pid);
     await waitFor(() => supervisedPid(join(svc, 'log')) === host.pid, { timeout: 20000, what: 'hosted logger up again' }).catch((err) => {
-      if (process.env.DEBUG_CRASH_TEST) console.error(base, host.pid, supervisedPid(join(svc, 'log')), supervisedPid(svc), host.output.stderr, run('sh', ['-c', `ps -eo pid,ppid,pgid,args | grep -v grep | grep -E 'fdholder|seq 1|runsvdir|sleep 1000000'; ls -la ${svc}/log/supervise ${svc}/supervise; cat ${svc}/supervise/logpipe`]).stdout);
+      if (process.env.DEBUG_CRASH_TEST)
+        console.error(
+          base,
+          host.pid,
+          supervisedPid(join(svc, 'log')),
+          supervisedPid(svc),
+          host.output.stderr,
+          run('sh', [
+            '-c',
+            `ps -eo pid,ppid,pgid,args | grep -v grep | grep -E 'fdholder|seq 1|runsvdir|sleep 1000000'; ls -la ${svc}/log/supervise ${svc}/supervise; cat ${svc}/supervise/logpipe`,
+          ]).stdout,
+        );
       throw err;
     });
   }

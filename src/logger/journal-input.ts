@@ -8,7 +8,7 @@
 // Readiness of the pipe comes from sys/readable-watch.ts (epoll on the
 // thread pool), since Node would read what it watches.
 import * as fs from 'node:fs';
-import { spliceToFile } from '../sys/splice.js';
+import { spliceToFile, setPipeSize } from '../sys/splice.js';
 import { watchReadable, type ReadableWatch } from '../sys/readable-watch.js';
 import { encodeRecord, newestRecord, replayFrom, slotOffset, SLOT, SPOOL_START, type DirRecord, type JournalRecord } from './journal.js';
 import type { Input, InputHandlers } from './input.js';
@@ -26,6 +26,14 @@ const READ_SIZE = 256 * 1024;
 const READS_PER_TURN = 32;
 /** Compact once the spool is this long and what is still needed is short. */
 const COMPACT_AT = 1024 * 1024;
+/**
+ * A pipe found full (a splice took its whole default capacity) is grown to
+ * this (F_SETPIPE_SZ, within /proc/sys/fs/pipe-max-size): a busy service
+ * then waits less often for its logger, and each wake-up moves more. Its
+ * pages are only taken while bytes are in it.
+ */
+const BUSY_PIPE_SIZE = 1024 * 1024;
+const DEFAULT_PIPE_SIZE = 64 * 1024;
 
 export class JournalInput implements Input {
   /** the record found at start (the previous logger's), if any */
@@ -50,6 +58,7 @@ export class JournalInput implements Input {
   private eof = false;
   private ended = false;
   private closed = false;
+  private grown = false;
 
   constructor(
     pipeFd: number,
@@ -144,6 +153,10 @@ export class JournalInput implements Input {
       for (let reads = 0; reads < READS_PER_TURN && !this.paused && !this.closed && !this.ended; reads++) {
         if (!this.eof && this.readPos >= this.spoolEnd) {
           const k = spliceToFile(this.pipeFd, this.jfd, this.spoolEnd, SPLICE_SIZE);
+          if (k >= DEFAULT_PIPE_SIZE && !this.grown) {
+            this.grown = true;
+            setPipeSize(this.pipeFd, BUSY_PIPE_SIZE);
+          }
           if (k > 0) this.spoolEnd += k;
           else if (k === 0) this.eof = true;
           else {

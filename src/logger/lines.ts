@@ -206,6 +206,12 @@ export class LineFramer {
     if (!this.long && this.partLength === 0) this.lineStart = this.offset;
   }
 
+  /** `n` bytes of complete lines were taken by the caller in bulk (no line was in progress). */
+  skip(n: number): void {
+    this.offset += n;
+    this.lineStart = this.offset;
+  }
+
   private clearPart(): void {
     this.parts = [];
     this.partLength = 0;

@@ -110,6 +110,8 @@ export class Logger implements LineSink {
    */
   private checkpoints: Array<{ input: number; pos: number[] }> = [];
   private recorded = false;
+  /** -r or -R: bytes are replaced, line by line */
+  private readonly replacing: boolean;
 
   constructor(private readonly options: LoggerOptions) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -133,7 +135,9 @@ export class Logger implements LineSink {
     if (options.journal) ctx.journal = () => this.record();
     this.dirs = options.dirs.map((name) => new LogDir(name, resolvePath(cwd, name), ctx));
     this.stamper = new StampFormatter(options.timestamp ?? 0);
-    this.framer = new LineFramer(this.lineMax, replacementMap(options.replacement, options.replaceBytes), this);
+    const map = replacementMap(options.replacement, options.replaceBytes);
+    this.replacing = map !== undefined;
+    this.framer = new LineFramer(this.lineMax, map, this);
   }
 
   /** Open the directories, then read. Call once. */
@@ -460,11 +464,76 @@ export class Logger implements LineSink {
 
   private process(chunk: Buffer): void {
     const stamp = this.stamper.mode ? this.stamper.format(nowMicros()) : EMPTY;
+    if (!this.bulkPossible()) this.processLines(chunk, stamp);
+    else if (this.framer.pending) {
+      // the line in progress is ended the usual way, the lines after it in bulk
+      const nl = chunk.indexOf(10);
+      if (nl < 0) this.processLines(chunk, stamp);
+      else {
+        this.processLines(chunk.subarray(0, nl + 1), stamp);
+        const rest = chunk.subarray(nl + 1);
+        if (rest.length > 0 && !this.inBulk(rest, stamp)) this.processLines(rest, stamp);
+      }
+    } else if (!this.inBulk(chunk, stamp)) this.processLines(chunk, stamp);
+    if (this.journal) this.checkpoint();
+  }
+
+  /** Cut `chunk` into lines, each planned on its own. */
+  private processLines(chunk: Buffer, stamp: Buffer): void {
     this.framer.prepare(chunk);
     for (const dir of this.active) dir.plan.stage(chunk, stamp);
     this.framer.push(chunk, stamp);
     this.afterChunk();
-    if (this.journal) this.checkpoint();
+  }
+
+  /** Every directory takes every line: no patterns, no UDP, no replacement. */
+  private bulkPossible(): boolean {
+    const dirs = this.active;
+    if (this.replacing || dirs.length === 0) return false;
+    for (let d = 0; d < dirs.length; d++) if (!dirs[d]!.simple) return false;
+    return true;
+  }
+
+  /**
+   * The common case in bulk (bulkPossible()): no line is in progress, and
+   * the chunk's complete lines are short. Their output is put together by
+   * split and join (native code, one call each, where a loop would run
+   * per line: runsvdir runs V8 without its optimising compilers) and
+   * planned with one copy; the unfinished line after them, if any, goes
+   * the usual way. False (nothing done) when a condition does not hold or
+   * a rotation would fall among these lines (WriteModel.canBulk).
+   */
+  private inBulk(chunk: Buffer, stamp: Buffer): boolean {
+    const dirs = this.active;
+    if (this.framer.pending) return false;
+    const last = chunk.lastIndexOf(10);
+    if (last < 0) return false;
+    const lines = chunk.toString('latin1', 0, last).split('\n');
+    let longest = 0;
+    for (let i = 0; i < lines.length; i++) {
+      const len = lines[i]!.length;
+      if (len > longest) longest = len;
+    }
+    if (longest >= this.lineMax) return false;
+    const stampText = stamp.length ? stamp.toString('latin1') : '';
+    const texts: string[] = [];
+    let lead = '';
+    let text = '';
+    for (let d = 0; d < dirs.length; d++) {
+      const plan = dirs[d]!.plan;
+      const dirLead = plan.prefix.length ? stampText + plan.prefix.toString('latin1') : stampText;
+      if (d === 0 || dirLead !== lead) {
+        lead = dirLead;
+        text = lead + lines.join(`\n${lead}`) + '\n';
+      }
+      if (!plan.canBulk(text.length, longest + lead.length + 1)) return false;
+      texts.push(text);
+    }
+    for (let d = 0; d < dirs.length; d++) dirs[d]!.plan.appendText(texts[d]!, texts[d]!.length);
+    this.framer.skip(last + 1);
+    if (last + 1 < chunk.length) this.processLines(chunk.subarray(last + 1), stamp);
+    else this.afterChunk();
+    return true;
   }
 
   private afterChunk(): void {

@@ -102,6 +102,24 @@ export class WriteModel {
     this.flush(true);
   }
 
+  /**
+   * Whether `total` bytes of complete short lines, none longer than
+   * `longest` bytes (stamp, prefix and newline included), can be taken at
+   * once (bulk()): each would be one write of the common case in line(),
+   * and no rotation falls among them.
+   */
+  canBulk(total: number, longest: number): boolean {
+    if (this.fill !== 0 || longest > this.bufLen) return false;
+    const max = this.sizeMax;
+    return !max || this.size + total < Math.min(this.threshold, max);
+  }
+
+  /** Those lines (canBulk() said yes): what line() for each would have done. */
+  bulk(total: number): void {
+    this.size += total;
+    this.pos += total;
+  }
+
   /** djb buffer_put of `len` bytes. */
   put(len: number): void {
     const n = this.bufLen;

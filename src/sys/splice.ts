@@ -30,3 +30,15 @@ export function spliceToFile(pipeFd: number, fileFd: number, offset: number, len
     if (errno !== EINTR) throw new SysError('splice', errno);
   }
 }
+
+const fcntlC = libcFunction('int fcntl(int fd, int cmd, long arg)');
+const F_SETPIPE_SZ = 1031;
+
+/**
+ * Ask for a pipe capacity of `bytes` (F_SETPIPE_SZ); returns the capacity
+ * now, or -1 when refused (above /proc/sys/fs/pipe-max-size, or the
+ * user's pipe pages are used up).
+ */
+export function setPipeSize(fd: number, bytes: number): number {
+  return Number(fcntlC(fd, F_SETPIPE_SZ, bytes));
+}
