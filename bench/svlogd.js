@@ -13,9 +13,12 @@
 // numbered lines of 100 bytes (newline included). After each run every file
 // is read back: each line number must appear exactly once, in order, or the
 // run counts as failed.
-// Standalone: node bench/svlogd.js [--lines N] [--rounds R] [--dir BASE] [--size S] [--hosted]
+// Standalone: node bench/svlogd.js [--lines N] [--rounds R] [--dir BASE] [--size S] [--hosted] [--before ROOT]
 //   --dir: where log directories are made (default: the system temp dir;
 //   /dev/shm measures without the disk).
+//   --before: another runit-ts checkout (built), measured in the same
+//   interleaved rounds as "before" (e.g. `git worktree add /tmp/old HEAD~1`,
+//   node_modules linked, `npm run build` there).
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -191,6 +194,11 @@ export async function throughput({
 if (isMain(import.meta)) {
   const impls = implementations(option('root'));
   checkPrerequisites(option('root'));
+  const before = option('before');
+  if (before) {
+    checkPrerequisites(before);
+    impls.splice(1, 0, { name: 'before', bin: (cmd) => join(before, 'bin', cmd) });
+  }
   const r = await throughput({
     impls,
     lines: Number(option('lines', 1000000)),

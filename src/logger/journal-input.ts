@@ -19,9 +19,14 @@ export interface Ack {
   dirs: DirRecord[];
 }
 
-/** Bytes moved from the pipe per splice, and read back per read. */
+/** Bytes moved from the pipe per splice (a grown pipe holds up to 1 MiB). */
 const SPLICE_SIZE = 256 * 1024;
-const READ_SIZE = 256 * 1024;
+/**
+ * Bytes read back per read: one chunk for the logger. Larger chunks cost
+ * more than they save: the bulk path's strings (Logger.inBulk) then land
+ * in V8's large-object space (measured: 64 KiB ~35% less CPU than 256 KiB).
+ */
+const READ_SIZE = 64 * 1024;
 /** Reads before the event loop gets a turn (as libuv's 32 per wake-up). */
 const READS_PER_TURN = 32;
 /** Compact once the spool is this long and what is still needed is short. */
