@@ -183,7 +183,9 @@ test('parseOptions: long, inline, short and grouped values; operands anywhere un
         ['lines', '5'],
       ]),
     ),
+    lists: new Map(),
     operands: ['a', 'b', '--json'],
+    beforeDashDash: 2,
   });
   assert.deepEqual(parseOptions(['--lines=7', '-n8', '-f'], spec), {
     ok: true,
@@ -193,13 +195,31 @@ test('parseOptions: long, inline, short and grouped values; operands anywhere un
         ['follow', true],
       ]),
     ),
+    lists: new Map(),
     operands: [],
+    beforeDashDash: 0,
   });
   assert.deepEqual(parseOptions(['--lines'], spec), { ok: false, message: 'option --lines needs a value' });
   assert.deepEqual(parseOptions(['--json=1'], spec), { ok: false, message: 'option --json takes no value' });
   assert.deepEqual(parseOptions(['-x'], spec), { ok: false, message: 'unknown option: -x' });
   assert.deepEqual(parseOptions(['-fx'], spec), { ok: false, message: 'option -f takes no value' });
   assert.deepEqual(parseOptions(['--constructor'], spec), { ok: false, message: 'unknown option: --constructor' });
+});
+
+test('parseOptions: a repeatable option keeps every value in order, others keep the last', () => {
+  const spec = { env: { value: true, short: 'e', repeat: true }, dir: { value: true } };
+  const r = parseOptions(['x', '--env', 'A=1', '--dir', 'd1', '-eB=2', '--env=C=3', '--dir=d2', '--', '--env', 'D=4'], spec);
+  assert.ok(r.ok);
+  assert.deepEqual(r.lists.get('env'), ['A=1', 'B=2', 'C=3']);
+  assert.equal(r.options.get('env'), 'C=3');
+  assert.equal(r.options.get('dir'), 'd2');
+  assert.equal(r.lists.get('dir'), undefined);
+  assert.deepEqual(r.operands, ['x', '--env', 'D=4']);
+  assert.equal(r.beforeDashDash, 1);
+  const none = parseOptions(['y'], spec);
+  assert.ok(none.ok);
+  assert.equal(none.lists.size, 0);
+  assert.equal(none.beforeDashDash, 1);
 });
 
 test('/proc parsing: stat with a hostile command name, /proc/locks and its device numbers', () => {

@@ -14,7 +14,7 @@ interface Subcommand {
   usage: string;
   summary: string;
   options: OptionSpec;
-  run(options: Map<string, string | true>, operands: string[]): number | Promise<number>;
+  run(options: Map<string, string | true>, operands: string[], parsed: { lists: Map<string, string[]>; beforeDashDash: number }): number | Promise<number>;
 }
 
 /** `runit-ts serve`'s address unless told otherwise. */
@@ -159,6 +159,266 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       return 0;
     },
   },
+  add: {
+    usage: 'add NAME [options] {-- COMMAND [ARGS...] | --shell LINE}',
+    summary:
+      'write a service directory into $SVDIR (or --dir) at once, renamed into place when complete: run (exec chpst with --user, --env, --env-file, --nofile, --memory, --nproc, --nice, --umask, --cwd), env/, log/run with svlogd -tt ./main (--no-log, --log-dir), down (--down), and the readiness and policy files (--notify, --notification-fd N, --watchdog SEC, --needs a,b, --backoff FIRST,CAP, --timeout-kill MS, --down-signal SIG); --force replaces a service of that name. Then, unless --down or --no-wait, wait up to --wait SEC (10) until it runs and show its status',
+    options: {
+      ...HELP,
+      dir: { value: true },
+      cwd: { value: true },
+      user: { value: true, short: 'u' },
+      env: { value: true, short: 'e', repeat: true },
+      'env-file': { value: true, repeat: true },
+      nofile: { value: true },
+      memory: { value: true },
+      nproc: { value: true },
+      nice: { value: true },
+      umask: { value: true },
+      down: { value: false },
+      'no-log': { value: false },
+      'log-dir': { value: true },
+      notify: { value: false },
+      'notification-fd': { value: true },
+      watchdog: { value: true },
+      needs: { value: true, repeat: true },
+      backoff: { value: true },
+      'timeout-kill': { value: true },
+      'down-signal': { value: true },
+      force: { value: false },
+      wait: { value: true },
+      'no-wait': { value: false },
+      shell: { value: true },
+    },
+    async run(options, operands, parsed) {
+      const { addSpec } = await import('../servicedir/add-options.js');
+      const { installService, InstallError } = await import('../servicedir/write.js');
+      const { SpecError, NOT_ACTED_ON } = await import('../servicedir/render.js');
+      const { readFileSync } = await import('node:fs');
+      const fatal = (message: string, code = EXIT_FATAL) => {
+        writeErr(`runit-ts add: fatal: ${message}\n`);
+        return code;
+      };
+      const envFiles = new Map<string, string>();
+      for (const file of parsed.lists.get('env-file') ?? []) {
+        try {
+          envFiles.set(file, readFileSync(file, 'utf8'));
+        } catch (err) {
+          return fatal(`unable to read ${file}: ${errorTextOf(err)}`, EXIT_USAGE);
+        }
+      }
+      const r = addSpec(options, parsed.lists, operands, parsed.beforeDashDash, process.env, envFiles);
+      if (!r.ok) return r.usage ? usageError('add', r.message) : fatal(r.message, EXIT_USAGE);
+      const { spec, svdir } = r;
+      if (spec.user !== undefined) {
+        const { getUser, getGroup } = await import('../sys/identity.js');
+        if (!getUser(spec.user)) return fatal(`unknown user: ${spec.user}`, EXIT_USAGE);
+        if (spec.group !== undefined && getGroup(spec.group) === undefined) return fatal(`unknown group: ${spec.group}`, EXIT_USAGE);
+      }
+      if (spec.cwd !== undefined) {
+        const { resolve } = await import('node:path');
+        const { statSync } = await import('node:fs');
+        spec.cwd = resolve(spec.cwd);
+        if (!statSync(spec.cwd, { throwIfNoEntry: false })?.isDirectory())
+          writeErr(`runit-ts add: warning: ${spec.name}: --cwd ${spec.cwd}: no such directory (yet): run fails until it exists\n`);
+      }
+      let installed: Awaited<ReturnType<typeof installService>>;
+      try {
+        installed = await installService(svdir, spec, { force: options.has('force'), stopTimeoutMs: r.waitMs ?? 10_000 });
+      } catch (err) {
+        if (err instanceof SpecError) return fatal(err.message, EXIT_USAGE);
+        if (err instanceof InstallError) return fatal(err.message);
+        throw err;
+      }
+      for (const file of installed.rendered.inert) writeErr(`runit-ts add: note: ${spec.name}: ${file} written, not acted on yet: ${NOT_ACTED_ON[file]}\n`);
+      if (installed.replaced && !installed.replaced.hadSupervisor) writeErr(`runit-ts add: note: ${spec.name}: the replaced service had no supervisor\n`);
+      writeOut(
+        `${spec.name}: ${installed.replaced ? 'replaced' : 'written'}: ${installed.dir}${spec.down ? ` (down: start it with sv up ${installed.dir})` : ''}\n`,
+      );
+      if (r.waitMs === undefined) return 0;
+      const { waitRunning } = await import('../servicedir/wait.js');
+      const up = await waitRunning(svdir, spec.name, r.waitMs);
+      const { readServices } = await import('../observe/service-status.js');
+      const { statusTable } = await import('../observe/status-format.js');
+      const services = readServices(svdir, [spec.name], () => {});
+      writeOut(statusTable(services, Date.now() / 1000, colourWanted()));
+      if (up) return 0;
+      const s = services[0];
+      const why = !s?.supervised
+        ? `no supervisor (is a runsvdir watching ${svdir}?)`
+        : s.state !== 'run'
+          ? `its state is ${s.state ?? s.error}`
+          : `its log service's state is ${s.log?.state ?? s.log?.error}`;
+      writeErr(`runit-ts add: warning: ${spec.name}: not running after ${r.waitMs / 1000}s: ${why}\n`);
+      return 1;
+    },
+  },
+  remove: {
+    usage: 'remove NAME [--dir DIR] [--purge] [--wait SEC]',
+    summary:
+      'take service NAME out of $SVDIR (or --dir) so that runsvdir stops its supervisor, and make sure it and its log service are down and no supervisor is left: it is told to exit at once, and killed if still there after --wait SEC (10). The directory is kept, with its logs, as .NAME.removed-STAMP in the same place (runsvdir ignores dot names), or deleted with --purge; a symbolic link is removed and what it names left as it is',
+    options: { ...HELP, dir: { value: true }, purge: { value: false }, wait: { value: true } },
+    async run(options, operands) {
+      const { removeService } = await import('../servicedir/remove.js');
+      const { InstallError } = await import('../servicedir/write.js');
+      const { invalidServiceName } = await import('../servicedir/spec.js');
+      const name = operands[0];
+      if (name === undefined || operands.length > 1) return usageError('remove', 'one service, please');
+      const bad = invalidServiceName(name);
+      if (bad) {
+        writeErr(`runit-ts remove: fatal: invalid service name: ${name}: ${bad}\n`);
+        return EXIT_USAGE;
+      }
+      const waitText = options.get('wait');
+      const waitSeconds = typeof waitText === 'string' ? (/^(\d{1,9}(\.\d*)?|\.\d+)$/.test(waitText) ? Number(waitText) : NaN) : 10;
+      if (Number.isNaN(waitSeconds)) {
+        writeErr(`runit-ts remove: fatal: invalid --wait: ${waitText}: a number of seconds\n`);
+        return EXIT_USAGE;
+      }
+      const dirOption = options.get('dir');
+      const svdir = typeof dirOption === 'string' ? dirOption : (process.env.SVDIR ?? '/etc/service/');
+      let removed: Awaited<ReturnType<typeof removeService>>;
+      try {
+        removed = await removeService(svdir, name, { purge: options.has('purge'), timeoutMs: Math.round(waitSeconds * 1000) });
+      } catch (err) {
+        if (err instanceof InstallError) {
+          writeErr(`runit-ts remove: fatal: ${err.message}\n`);
+          return EXIT_FATAL;
+        }
+        throw err;
+      }
+      if (removed.missing) {
+        writeErr(`runit-ts remove: warning: ${name}: no such service in ${svdir}: nothing removed\n`);
+        return 1;
+      }
+      const stop = removed.stop;
+      if (stop && !stop.stopped) {
+        writeErr(
+          `runit-ts remove: fatal: ${name}: still there after ${waitSeconds}s and SIGKILL: ${stop.left.join(', ')}${removed.keptAs ? `; its directory is ${removed.keptAs}` : ''}\n`,
+        );
+        return EXIT_FATAL;
+      }
+      const how = !stop?.hadSupervisor ? 'no supervisor was running' : stop.killed ? `stopped (killed after ${waitSeconds}s)` : 'stopped';
+      if (removed.linkTo !== undefined) writeOut(`${name}: removed (the link to ${removed.linkTo}, which is left as it is): ${how}\n`);
+      else if (removed.purged) writeOut(`${name}: removed and deleted: ${how}\n`);
+      else writeOut(`${name}: removed: ${how}; kept as ${removed.keptAs}\n`);
+      if (removed.externalLog) writeErr(`runit-ts remove: note: ${name}: its log directory ${removed.externalLog} is left as it is\n`);
+      return 0;
+    },
+  },
+  import: {
+    usage:
+      'import FILE... [--from procfile|pm2|supervisord|systemd] [--dir DIR] [--user U] [--env NAME] [--formation web=2,worker=1] [--env-file F] [--dry-run] [--force]',
+    summary:
+      'service directories from a Procfile (and its .env), a PM2 ecosystem file (.js evaluated in a child node, .json, .yaml), a supervisord.conf or systemd .service units (several units at once), written into $SVDIR (or --dir) like runit-ts add writes them; prints for each service what was mapped and what was not and why (docs/import.md). --dry-run writes nothing and shows the files it would write; a service that exists is refused unless --force',
+    options: {
+      ...HELP,
+      from: { value: true },
+      dir: { value: true },
+      user: { value: true, short: 'u' },
+      env: { value: true },
+      formation: { value: true },
+      'env-file': { value: true },
+      'dry-run': { value: false, short: 'n' },
+      force: { value: false },
+    },
+    async run(options, operands) {
+      const { importFiles } = await import('../import/load.js');
+      const { formatDiagnostic, hasErrors } = await import('../import/common.js');
+      const { fileReport, serviceReport } = await import('../import/report.js');
+      const { renderService } = await import('../servicedir/render.js');
+      const { installService } = await import('../servicedir/write.js');
+      const text = (key: string) => {
+        const v = options.get(key);
+        return typeof v === 'string' ? v : undefined;
+      };
+      if (operands.length === 0) return usageError('import', 'a file to import, please');
+      const from = text('from');
+      if (from !== undefined && !['procfile', 'pm2', 'supervisord', 'systemd'].includes(from)) return usageError('import', `not a format: ${from}`);
+      const loaded = await importFiles(operands, {
+        from: from as 'procfile' | 'pm2' | 'supervisord' | 'systemd' | undefined,
+        envName: text('env'),
+        formation: text('formation'),
+        envFile: text('env-file'),
+      });
+      if ('error' in loaded) {
+        writeErr(`runit-ts import: fatal: ${loaded.error}\n`);
+        return EXIT_FATAL;
+      }
+      const { result } = loaded;
+      for (const d of result.diagnostics) writeErr(`runit-ts import: ${formatDiagnostic(d)}\n`);
+      if (hasErrors(result)) {
+        writeErr('runit-ts import: fatal: nothing written\n');
+        return EXIT_FATAL;
+      }
+      if (result.services.length === 0) {
+        writeErr('runit-ts import: fatal: no service in the file\n');
+        return EXIT_FATAL;
+      }
+      const user = text('user');
+      const svdir = text('dir') ?? process.env.SVDIR ?? '/etc/service/';
+      const dryRun = options.has('dry-run');
+      const rendered = [];
+      for (const service of result.services) {
+        if (user !== undefined) {
+          if (service.spec.user !== undefined && service.spec.user !== user)
+            (service.spec.notes ??= []).push(`user ${service.spec.user} replaced by --user ${user}`);
+          service.spec.user = user;
+          service.spec.group = undefined;
+          service.mapped.push({ key: '--user', value: user, to: 'chpst -u' });
+        }
+        try {
+          rendered.push(renderService(service.spec));
+        } catch (err) {
+          writeErr(`runit-ts import: fatal: ${service.spec.name}: ${errorTextOf(err)}: nothing written\n`);
+          return EXIT_FATAL;
+        }
+      }
+      const { accessSync, constants, existsSync, statSync } = await import('node:fs');
+      const dirOf = (name: string) => (svdir.endsWith('/') ? svdir + name : `${svdir}/${name}`);
+      if (!dryRun) {
+        try {
+          if (!statSync(svdir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+          accessSync(svdir, constants.W_OK);
+        } catch (err) {
+          writeErr(`runit-ts import: fatal: unable to write into services directory ${svdir}: ${errorTextOf(err)}: nothing written\n`);
+          return EXIT_FATAL;
+        }
+      }
+      if (!dryRun && !options.has('force')) {
+        const there = result.services.filter((s) => existsSync(dirOf(s.spec.name))).map((s) => s.spec.name);
+        if (there.length > 0) {
+          writeErr(`runit-ts import: fatal: ${there.join(', ')}: exist${there.length === 1 ? 's' : ''} in ${svdir}: --force replaces; nothing written\n`);
+          return EXIT_FATAL;
+        }
+      }
+      writeOut(`${loaded.format}: ${result.services.length} service${result.services.length === 1 ? '' : 's'}\n`);
+      let failed = 0;
+      for (const [i, service] of result.services.entries()) {
+        writeOut(`\n${serviceReport(service)}`);
+        if (dryRun) {
+          writeOut(`  would write ${dirOf(service.spec.name)}/:\n`);
+          for (const entry of rendered[i]!.entries) {
+            writeOut(`    ${entry.path}${entry.type === 'dir' ? '/' : ''} (${entry.mode.toString(8).padStart(4, '0')})\n`);
+          }
+          const external = rendered[i]!.externalLogDir;
+          if (external) writeOut(`    and the log directory ${external.dir}\n`);
+          continue;
+        }
+        try {
+          const installed = await installService(svdir, service.spec, { force: options.has('force'), stopTimeoutMs: 10000 });
+          writeOut(`  written: ${installed.dir}\n`);
+          if (installed.rendered.inert.length > 0) writeOut(`  written, not acted on yet: ${installed.rendered.inert.join(', ')}\n`);
+        } catch (err) {
+          writeErr(`runit-ts import: fatal: ${service.spec.name}: ${err instanceof Error ? err.message : String(err)}\n`);
+          failed++;
+        }
+      }
+      const rest = fileReport(result);
+      if (rest !== '') writeOut(`\n${rest}`);
+      return Math.min(99, failed);
+    },
+  },
 };
 
 /** A command that runs until it is told to stop. */
@@ -202,7 +462,7 @@ async function main(argv: string[]): Promise<number> {
     writeOut(`usage: runit-ts ${sub.usage}\n\n${sub.summary}.\n`);
     return 0;
   }
-  return sub.run(parsed.options, parsed.operands);
+  return sub.run(parsed.options, parsed.operands, parsed);
 }
 
 main(process.argv.slice(2)).then(

@@ -75,7 +75,10 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   'runit-init': { module: 'runit-init', nodeOptions: [], records: 'nofile', bundle: false },
   runsvchdir: { module: 'runsvchdir', nodeOptions: [], records: 'argv0', bundle: true },
   utmpset: { module: 'utmpset', nodeOptions: [], records: 'argv0', bundle: true },
-  'runit-ts': { module: 'runit-ts', nodeOptions: [], records: 'argv0', bundle: true },
+  // `--` ends Node's options: Node 20 takes an argument `--env-file FILE`
+  // (an option of `runit-ts add`) for its own wherever it stands, unless a
+  // `--` comes before it (nodejs/node#54232)
+  'runit-ts': { module: 'runit-ts', nodeOptions: ['--'], records: 'argv0', bundle: true },
 };
 
 /** The file under dist/cli/ that runs for `spec`. */
