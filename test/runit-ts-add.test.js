@@ -549,6 +549,31 @@ test('remove: out of runsvdir, service and logger stopped, no supervisor left; k
   assert.ok(existsSync(join(real, 'run')));
 });
 
+test("remove under runsvdir --isolate: the service's runsv process exits (checked by pid), runsvdir goes on", async () => {
+  const svdir = join(tempDir(), 'service');
+  mkdirSync(svdir);
+  const runsvdir = startDetached(bin('runsvdir'), ['--isolate', svdir], { env: { ...process.env, PATH: TS_PATH } });
+  const add = await runitTs(svdir, ['add', 'iso', '--', 'sleep', '1000']);
+  assert.equal(add.code, 0, add.stderr);
+  const dir = join(svdir, 'iso');
+  const pid = supervisedPid(dir);
+  const status = JSON.parse((await runitTs(svdir, ['status', '--json', 'iso'])).stdout).services[0];
+  const runsv = status.supervisorPid;
+  assert.ok(runsv > 0 && runsv !== runsvdir.pid, `a runsv of its own: ${runsv}`);
+  assert.ok(status.log.supervisorPid === runsv && status.log.pid !== runsv, 'its svlogd is a process under runsv');
+  const logPid = status.log.pid;
+  const r = await runitTs(svdir, ['remove', 'iso']);
+  assert.equal(r.code, 0, r.stderr);
+  for (const [what, p] of [
+    ['service', pid],
+    ['svlogd', logPid],
+    ['runsv', runsv],
+  ]) {
+    assert.ok(processGone(p), `${what} (pid ${p}) is gone`);
+  }
+  assert.equal(runsvdir.exitCode, null, 'runsvdir still runs');
+});
+
 test('bad input: a clear message, non-zero exit, nothing written', async () => {
   const { svdir } = supervisedDir();
   assert.equal((await runitTs(svdir, ['add', 'taken', '--no-wait', '--', 'sleep', '1000'])).code, 0);
