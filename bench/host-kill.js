@@ -3,7 +3,7 @@
 // logging numbered lines through svlogd; the supervision processes are
 // killed with SIGKILL 20 times and runsvdir started again. Counts duplicate
 // service instances and lines lost, runit-ts beside Debian's runit.
-// Usage: node bench/host-kill.js [--services N] [--kills K] [--tt] (default 20 and 10:
+// Usage: node bench/host-kill.js [--services N] [--kills K] [--tt] [--sleep S] (default 20 and 10:
 // runit's duplicates pile up, and at 100 x 20 they overload a 2-core machine)
 import { readdirSync, readlinkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +17,8 @@ const SERVICES = arg('--services', 20);
 const KILLS = arg('--kills', 10);
 /** --tt: the loggers stamp lines (svlogd -tt), as a restarted logger must not write a line twice with another stamp */
 const STAMPS = process.argv.includes('--tt');
+/** --sleep S: pause between two lines of a service (0: as fast as the shell goes, so the loggers are always busy) */
+const PAUSE = arg('--sleep', 0.02);
 
 /** For each marker, the live processes whose command line holds it (one /proc scan), without their own transient forks. */
 function instancesOf(markers) {
@@ -40,8 +42,10 @@ function makeTree(base, tag) {
     const s = join(base, `s${i}`);
     mkdirSync(join(s, 'log/main'), { recursive: true });
     // each line names its instance ($$), so every instance's sequence can be checked
-    writeFileSync(join(s, 'run'), `#!/bin/sh\nexec sh -c 'n=0; while :; do n=$((n+1)); echo "$$ $n"; sleep 0.02; done' ${marker}\n`, { mode: 0o755 });
+    writeFileSync(join(s, 'run'), `#!/bin/sh\nexec sh -c 'n=0; while :; do n=$((n+1)); echo "$$ $n"; ${PAUSE > 0 ? `sleep ${PAUSE}; ` : ''}done' ${marker}\n`, { mode: 0o755 });
     writeFileSync(join(s, 'log/run'), `#!/bin/sh\nexec svlogd ${STAMPS ? '-tt ' : ''}./main\n`, { mode: 0o755 });
+    // every old file kept: a line rotated away would count as lost
+    writeFileSync(join(s, 'log/main/config'), 'n0\n');
   }
   return markers;
 }
