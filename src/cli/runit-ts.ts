@@ -346,6 +346,14 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
         return EXIT_FATAL;
       }
       const { result } = loaded;
+      const onlyFor: [string, string][] = [
+        ['env', 'pm2'],
+        ['formation', 'procfile'],
+        ['env-file', 'procfile'],
+      ];
+      for (const [option, format] of onlyFor) {
+        if (options.has(option) && loaded.format !== format) writeErr(`runit-ts import: warning: --${option} applies to ${format} files only: ignored\n`);
+      }
       for (const d of result.diagnostics) writeErr(`runit-ts import: ${formatDiagnostic(d)}\n`);
       if (hasErrors(result)) {
         writeErr('runit-ts import: fatal: nothing written\n');

@@ -295,7 +295,7 @@ export function parseSystemd(text: string, file: string, options: SystemdOptions
       if (eq <= 0) diagnostics.push({ file, line: e.line, severity: 'warning', message: `Environment=: not KEY=VALUE: ${assignment}: ignored` });
       else env[assignment.slice(0, eq)] = assignment.slice(eq + 1);
     }
-    envSources.push(`Environment=${e.value}`);
+    envSources.push(e.value);
   }
   const missingEnvFiles: string[] = [];
   for (const e of all('EnvironmentFile')) {
