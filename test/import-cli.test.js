@@ -65,6 +65,11 @@ test('--dry-run writes nothing and shows the files it would write', () => {
   assert.ok(r.stdout.includes(`  would write ${svdir}/web-1/:\n    run (0755)\n`), r.stdout);
   assert.ok(r.stdout.includes('    PORT = 5001 -> env/PORT (foreman: 5000 + 0 × 100 + 1)\n'), r.stdout);
   assert.ok(r.stdout.includes('    log/run (0755)\n'));
+  const asUser = importCmd([join(app, 'loop.service'), '--dir', svdir, '--user', 'nobody', '--env', 'production', '--dry-run']);
+  assert.equal(asUser.code, 0, asUser.stderr);
+  assert.equal(asUser.stderr, 'runit-ts import: warning: --env applies to pm2 files only: ignored\n');
+  assert.ok(asUser.stdout.includes('    --user = nobody -> chpst -u\n'), asUser.stdout);
+  assert.deepEqual(readdirSync(svdir), []);
 });
 
 test('a Procfile, a supervisord.conf and a unit imported, run under runsvdir: up, logging to log/main/current, stopped by sv down', async () => {
