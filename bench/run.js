@@ -10,15 +10,20 @@
 //              idle and crash-loop spells, 100k log lines); writes into a
 //              new temporary directory unless --out is given
 //     --out    where results.json, RESULTS.md and charts/ go (default: bench/)
-//     --only   a comma-separated subset of: sv, scale, idle, crash, svlogd, chpst
+//     --only   a comma-separated subset of: sv, scale, tmpfs, floor, idle, crash, svlogd, chpst
+//              (tmpfs: the scale phase again with the services on a tmpfs;
+//              floor: runsvdir supervising nothing, one runsv with one service)
 //     --root   the runit-ts checkout to measure (its bin/ and dist/; default: this one)
+//     --tmpfs  the tmpfs directory of the tmpfs phase (default: /dev/shm)
 //
 // Needs Debian's runit (apt-get install runit) and a build (npm run build);
 // the charts need the devDependencies and a font (fonts-dejavu-core).
 import { writeFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { root, implementations, checkPrerequisites, flag, option, machine, loadMonitor, tempDir, table } from './lib.js';
-import { oneService, scale, idle, crashLoop } from './supervision.js';
+import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { root, implementations, checkPrerequisites, flag, option, machine, loadMonitor, tempDir, table, median, ratio, fmt } from './lib.js';
+import { oneService, scale, floor, idle, crashLoop } from './supervision.js';
 import { throughput } from './svlogd.js';
 import { chpst, floorRows, FLOOR_HEADERS } from './chpst.js';
 import { report } from './report.js';
@@ -35,6 +40,7 @@ const config = quick
   ? {
       oneService: { rounds: 3, kills: 4 },
       scale: { ns: [10, 100], rounds: 1 },
+      floor: { rounds: 1 },
       idle: { seconds: 5, rounds: 1 },
       crashLoop: { seconds: 5, rounds: 1 },
       svlogd: { lines: 100000, rounds: 1 },
@@ -43,6 +49,7 @@ const config = quick
   : {
       oneService: { rounds: 9, kills: 15 },
       scale: { ns: [10, 100, 1000], rounds: 'N=1000: 3, else 5' },
+      floor: { rounds: 3 },
       idle: { seconds: 30, rounds: 3 },
       crashLoop: { seconds: 20, rounds: 3 },
       svlogd: { lines: 1000000, rounds: 5 },
@@ -62,6 +69,17 @@ if (want('scale')) {
   const { ns, rounds } = config.scale;
   results.scale = await scale({ impls, ns, rounds: typeof rounds === 'number' ? rounds : undefined, onProgress: progress });
 }
+const tmpfsDir = option('tmpfs') ?? '/dev/shm';
+/** The file system type of `dir`, as stat -f names it (ext2/ext3 for ext4, tmpfs). */
+const fsType = (dir) => spawnSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).stdout?.trim() || 'unknown';
+if (want('tmpfs') && existsSync(tmpfsDir)) {
+  const { ns, rounds } = config.scale;
+  results.scaleTmpfs = {
+    dir: tmpfsDir,
+    rows: await scale({ impls, ns, rounds: typeof rounds === 'number' ? rounds : undefined, base: tmpfsDir, onProgress: progress }),
+  };
+}
+if (want('floor')) results.floor = await floor({ impls, ...config.floor, onProgress: progress });
 if (want('idle')) results.idle = await idle({ impls, ...config.idle, onProgress: progress });
 if (want('crash')) results.crashLoop = await crashLoop({ impls, ...config.crashLoop, onProgress: progress });
 if (want('svlogd')) results.svlogd = await throughput({ impls, ...config.svlogd, onProgress: progress });
@@ -80,6 +98,54 @@ const startup = results.chpst
       'Start-up against the floor (same phase, interleaved; goal: at most 1.3x of `node -e 0` without NODE_EXTRA_CA_CERTS, whether or not the caller sets it):',
       '',
       table(FLOOR_HEADERS, floorRows(results.chpst)),
+      '',
+    ].join('\n')
+  : '';
+// boot on each file system (issue 12, goal 3: 100 with loggers <= 0.7x runit,
+// 1,000 <= 0.5x), with the CPU supervision used until all were up
+const bootRows = (set, fs) =>
+  set.map((s) => {
+    const a = s['runit-ts'];
+    const b = s.runit;
+    const target = s.log && s.n === 100 ? 0.7 : s.log && s.n >= 1000 ? 0.5 : undefined;
+    const r = median(a.upMs) / median(b.upMs);
+    return [
+      `${fs}, N=${s.n}, ${s.log ? 'svlogd loggers' : 'no loggers'}`,
+      fmt(median(a.upMs), 0),
+      fmt(median(b.upMs), 0),
+      ratio(median(a.upMs), median(b.upMs)),
+      target ? `≤ ${target}× ${r <= target ? 'met' : 'not met'}` : '',
+      a.cpu?.length ? fmt(median(a.cpu) * 1000, 0) : 'n/a',
+      b.cpu?.length ? fmt(median(b.cpu) * 1000, 0) : 'n/a',
+    ];
+  });
+const boot =
+  results.scale || results.scaleTmpfs
+    ? [
+        'All up, by file system (wall ms from runsvdir’s start; CPU ms of the supervision processes until then):',
+        '',
+        table(
+          ['case', 'runit-ts ms', 'runit ms', 'ratio', 'target', 'runit-ts CPU ms', 'runit CPU ms'],
+          [
+            ...bootRows(results.scale ?? [], `${fsType(tmpdir())} (${tmpdir()})`),
+            ...bootRows(results.scaleTmpfs?.rows ?? [], `${fsType(tmpfsDir)} (${tmpfsDir})`),
+          ],
+        ),
+        '',
+      ].join('\n')
+    : '';
+const floorTable = results.floor
+  ? [
+      'Memory floor (USS MB, median):',
+      '',
+      table(
+        ['process', 'runit-ts', 'runit', 'ratio'],
+        ['runsvdir', 'runsv'].map((what) => {
+          const a = median(results.floor[what]['runit-ts'].uss) / 1024;
+          const b = median(results.floor[what].runit.uss) / 1024;
+          return [what === 'runsvdir' ? 'runsvdir, 0 services' : 'runsv, 1 service (no log)', fmt(a, 2), fmt(b, 2), ratio(a, b)];
+        }),
+      ),
       '',
     ].join('\n')
   : '';
@@ -126,6 +192,8 @@ const doc = [
   markdown,
   '',
   ...(startup ? [startup] : []),
+  ...(boot ? [boot] : []),
+  ...(floorTable ? [floorTable] : []),
   ...(charts.length ? ['Charts:', '', ...charts.map((c) => `![${relative(outDir, c)}](${relative(outDir, c)})`), ''] : []),
   '## How it measures',
   '',
@@ -144,4 +212,6 @@ const doc = [
 writeFileSync(join(outDir, 'RESULTS.md'), doc.join('\n'));
 console.log(markdown);
 if (startup) console.log(`\n${startup}`);
+if (boot) console.log(`\n${boot}`);
+if (floorTable) console.log(`\n${floorTable}`);
 progress(`wrote ${join(outDir, 'results.json')}, ${join(outDir, 'RESULTS.md')}${charts.length ? `, ${charts.length} charts` : ''}`);

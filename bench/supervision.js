@@ -7,6 +7,8 @@
 //               and RSS of the supervision processes (not the services)
 //   idle        CPU of supervision over an idle spell, 100 services + loggers
 //   crashLoop   CPU of supervision while 50 services exit at once, again and again
+//   floor       memory of runsvdir supervising nothing, and of one runsv
+//               supervising one service (no log)
 // Every phase runs runit-ts under its runsvdir (supervisors in-process,
 // canonical loggers hosted) and runit under Debian's runsvdir (one runsv
 // process per service, one svlogd process per logger).
@@ -111,8 +113,13 @@ export async function oneService({ impls = implementations(), rounds = 9, kills 
 /**
  * N services under runsvdir, with loggers or not: time from runsvdir's
  * start until every service (and log service) is up, then, `settleMs`
- * later, the memory of the supervision processes.
- * Returns [{ n, log, [impl]: { upMs[], uss[], pss[], rss[] (kB), counts } }].
+ * later, the memory of the supervision processes. The service directories
+ * are made under `base` (default: the temporary directory; a tmpfs such as
+ * /dev/shm to measure without a disk file system, as Debian keeps
+ * supervise/ under /run). Each round also records the CPU seconds the
+ * supervision processes used until all were up (`cpu`), which load on the
+ * machine does not change as much as the wall time.
+ * Returns [{ n, log, [impl]: { upMs[], cpu[] (s), uss[], pss[], rss[] (kB), counts } }].
  */
 export async function scale({
   impls = implementations(),
@@ -120,24 +127,27 @@ export async function scale({
   logs = [false, true],
   rounds = (n) => (n >= 1000 ? 3 : 5),
   settleMs = 2000,
+  base = undefined,
   onProgress = () => {},
 } = {}) {
   const out = [];
   for (const n of ns) {
     for (const log of logs) {
       const entry = { n, log };
-      for (const impl of impls) entry[impl.name] = { upMs: [], uss: [], pss: [], rss: [], counts: undefined };
+      for (const impl of impls) entry[impl.name] = { upMs: [], cpu: [], uss: [], pss: [], rss: [], counts: undefined };
       const R = typeof rounds === 'function' ? rounds(n) : rounds;
       for (let round = 0; round < R; round++) {
         for (const impl of roundOrder(impls, round)) {
-          onProgress(`scale n=${n} log=${log} ${impl.name} round ${round + 1}/${R}`);
-          const base = tempDir();
-          const dirs = makeServices(base, n, { log });
+          onProgress(`scale n=${n} log=${log} ${impl.name} round ${round + 1}/${R}${base ? ` (${base})` : ''}`);
+          const top = tempDir(undefined, base);
+          const dirs = makeServices(top, n, { log });
           const t0 = process.hrtime.bigint();
-          const runsvdir = startGroup(impl.bin('runsvdir'), [base]);
+          const runsvdir = startGroup(impl.bin('runsvdir'), [top]);
           try {
             await waitAllUp(dirs, { log });
             const upMs = elapsedMs(t0);
+            // supervision's CPU until all were up (runit's runsv and svlogd processes all stay)
+            entry[impl.name].cpu.push(cpuSecondsOf(supervision(runsvdir.pid).pids));
             await sleep(settleMs);
             const { pids, counts } = supervision(runsvdir.pid);
             const m = memoryOf(pids);
@@ -149,7 +159,7 @@ export async function scale({
             e.counts = counts;
           } finally {
             await runsvdir.stop();
-            removeDir(base);
+            removeDir(top);
           }
         }
       }
@@ -157,6 +167,39 @@ export async function scale({
     }
   }
   return out;
+}
+
+/**
+ * The memory floor: each runsvdir supervising an empty directory, and each
+ * runsv supervising one service without a log, `settleMs` after start.
+ * Returns { runsvdir: { [impl]: { uss[], pss[], rss[] } }, runsv: { same } }.
+ */
+export async function floor({ impls = implementations(), rounds = 3, settleMs = 2000, onProgress = () => {} } = {}) {
+  const result = { runsvdir: {}, runsv: {} };
+  for (const what of ['runsvdir', 'runsv']) for (const impl of impls) result[what][impl.name] = { uss: [], pss: [], rss: [] };
+  for (let round = 0; round < rounds; round++) {
+    for (const impl of roundOrder(impls, round)) {
+      for (const what of ['runsvdir', 'runsv']) {
+        onProgress(`floor ${what} ${impl.name} round ${round + 1}/${rounds}`);
+        const top = tempDir();
+        const [dir] = what === 'runsv' ? makeServices(top, 1) : [];
+        const proc = startGroup(impl.bin(what), [what === 'runsv' ? dir : top]);
+        try {
+          if (dir) await waitAllUp([dir]);
+          await sleep(settleMs);
+          const m = memoryOf(supervision(proc.pid).pids);
+          const e = result[what][impl.name];
+          e.uss.push(m.uss);
+          e.pss.push(m.pss);
+          e.rss.push(m.rss);
+        } finally {
+          await proc.stop();
+          removeDir(top);
+        }
+      }
+    }
+  }
+  return result;
 }
 
 /** CPU seconds per pid (so that pids that come or go between two readings are left out). */
