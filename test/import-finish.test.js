@@ -4,11 +4,12 @@
 // and $2 — under runit-ts's runsv and Debian's: an exit the source would not
 // restart leaves the service down (want down), any other exit restarts it.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parseSupervisord } from '../dist/import/supervisord.js';
 import { parseSystemd } from '../dist/import/systemd.js';
+import { finishScript } from '../dist/servicedir/render.js';
 import { bin, debian, makeService, startDetached, stat, statusOf, stopAll, tempDir, waitFor } from './helpers.js';
 
 after(stopAll);
@@ -16,7 +17,7 @@ after(stopAll);
 /** The finish lines of the first service of a supervisord program section. */
 function supervisordFinish(/** @type {string} */ keys) {
   const r = parseSupervisord(`[program:x]\ncommand=/bin/true\n${keys}\n`, '/x.conf', { env: {}, hostname: 'h', reader: { read: () => '', glob: () => [] } });
-  return r.services[0]?.spec.finish ?? [];
+  return r.services[0]?.spec.finishGuards ?? [];
 }
 function systemdFinish(/** @type {string} */ keys) {
   const r = parseSystemd(`[Service]\nExecStart=/bin/true\n${keys}\n`, 'x.service', {
@@ -25,13 +26,14 @@ function systemdFinish(/** @type {string} */ keys) {
     hostname: 'h',
     imported: new Set(),
   });
-  return r.services[0]?.spec.finish ?? [];
+  return r.services[0]?.spec.finishGuards ?? [];
 }
 
 /**
  * A service whose run exits with `code` (or kills itself with `signal`) the
- * first time and then sleeps; its finish is `lines`. Resolves with whether
- * it was restarted.
+ * first time and then sleeps; its finish is what the writer renders for the
+ * guard `lines` (after a finish command, in another working directory).
+ * Resolves with whether it was restarted.
  * @param {string} runsv @param {string[]} lines @param {{ code?: number, signal?: string }} end
  */
 async function restarted(runsv, lines, end) {
@@ -39,8 +41,9 @@ async function restarted(runsv, lines, end) {
   const die = end.signal ? `kill -${end.signal} $$` : `exit ${end.code}`;
   makeService(dir, {
     run: `#!/bin/sh\nif [ -e ran ]; then exec sleep 1000; fi\n: > ran\n${die}\n`,
-    finish: `#!/bin/sh\n: > finished\n${lines.join('\n')}\n`,
   });
+  const finish = finishScript({ name: 'svc', command: { argv: ['/bin/true'] }, cwd: '/', finish: [`: > ${join(dir, 'finished')}`], finishGuards: lines });
+  writeFileSync(join(dir, 'finish'), finish, { mode: 0o755 });
   const host = startDetached(runsv, [dir]);
   await waitFor(() => existsSync(join(dir, 'finished')), { what: 'finish', timeout: 10000 });
   // the finish either stopped restarts (down, want down) or the second run starts (it sleeps)

@@ -46,7 +46,7 @@ test('ecosystem.config.js is evaluated in a child node, with --env NAME in its a
     source: `${join(dir, 'ecosystem.config.js')}: pm2 app "worker-production"`,
     cwd: dir,
     env: { NODE_APP_INSTANCE: '1' },
-    finish: [STOP],
+    finishGuards: [STOP],
     policy: { backoff: { first: 0.1, cap: 15 }, timeoutKillMs: 3000 },
     log: {},
   });
@@ -104,7 +104,7 @@ test('ecosystem.yaml: YAML through the yaml library, .sh runs with bash, args as
   assert.equal(r.services.length, 5);
   const queue = r.services[4]?.spec;
   assert.deepEqual(queue?.command, { argv: ['bash', join(dir, 'queue.sh'), '--once', '--label=a b'] });
-  assert.deepEqual(queue?.finish, [`case "$1" in 0|3) ${STOP};; esac`]);
+  assert.deepEqual(queue?.finishGuards, [`case "$1" in 0|3) ${STOP};; esac`]);
 });
 
 test('bad files: JSON and YAML syntax errors with a line, a .js that throws, no apps, no script, a bad name', async () => {

@@ -46,7 +46,7 @@ test("echo_supervisord_conf's sample program: every key mapped or listed, exactl
     user: 'chrism',
     umask: '022',
     env: { A: '1', B: '2' },
-    finish: [`case "$1" in 0) ${STOP};; esac`],
+    finishGuards: [`case "$1" in 0) ${STOP};; esac`],
     policy: { giveUp: { deaths: 4, seconds: 10 }, downSignal: 'SIGQUIT', timeoutKillMs: 10000 },
     notes: [
       "startretries 3, startsecs 1: supervisord gives up (FATAL) after 4 starts that each died within 1 s; runit-ts gives up after 4 deaths within 10 s (the starts plus supervisord's 1, 2, 3 ... s retry delays)",
@@ -87,8 +87,8 @@ test('the included file: numprocs with %(process_num)02d, %(ENV_X)s, %(here)s, c
   assert.equal(w2?.spec.cwd, join(dir, 'supervisord/conf.d'));
   assert.equal(w2?.spec.log, false);
   assert.deepEqual(w2?.spec.needs, ['cache']);
-  assert.equal(w2?.spec.finish, undefined, 'autorestart=true is runit');
-  assert.deepEqual(cache?.spec.finish, [STOP]);
+  assert.equal(w2?.spec.finishGuards, undefined, 'autorestart=true is runit');
+  assert.deepEqual(cache?.spec.finishGuards, [STOP]);
   assert.deepEqual(cache?.spec.log, { config: ['s0', 'n1'] });
   assert.deepEqual(cache?.spec.policy, { timeoutKillMs: 30000 });
   assert.equal(cache?.spec.needs, undefined);
@@ -148,7 +148,7 @@ test("autorestart, exitcodes, autostart, stopasgroup, redirect_stderr; superviso
     ].join('\n'),
   );
   const [x, y] = r.services;
-  assert.deepEqual(x?.spec.finish, [`case "$1" in 0|2) ${STOP};; esac`]);
+  assert.deepEqual(x?.spec.finishGuards, [`case "$1" in 0|2) ${STOP};; esac`]);
   assert.equal(x?.spec.down, true);
   assert.deepEqual(x?.spec.notMapped, [
     { key: 'stopasgroup', value: 'true', reason: 'containment is not built yet (issue 14): runit-ts signals the main process only' },

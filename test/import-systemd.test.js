@@ -30,7 +30,7 @@ test("Debian's ssh.service: a missing EnvironmentFile read by sh at start, ExecS
   });
   assert.deepEqual(spec?.before, ['mkdir -p /run/sshd', 'chmod 0755 /run/sshd', '/usr/sbin/sshd -t']);
   assert.deepEqual(spec?.readiness, { notifySocket: {} });
-  assert.deepEqual(spec?.finish, ['case "$1/$2" in 255/*) printf d > supervise/control; exit 125;; esac', ON_FAILURE]);
+  assert.deepEqual(spec?.finishGuards, ['case "$1/$2" in 255/*) printf d > supervise/control; exit 125;; esac', ON_FAILURE]);
   assert.deepEqual(
     spec?.notMapped?.map((n) => `${n.key}=${n.value}`),
     [
@@ -67,7 +67,7 @@ test("Debian's redis-server.service: argv, user and group, notify socket owned b
   assert.deepEqual(spec?.limits, { nofile: 65535 });
   assert.deepEqual(spec?.readiness, { notifySocket: { owner: 'redis' } });
   assert.deepEqual(spec?.before, ['mkdir -p /run/redis', 'chmod 2755 /run/redis', 'chown redis:redis /run/redis']);
-  assert.equal(spec?.finish, undefined, 'Restart=always is runit');
+  assert.equal(spec?.finishGuards, undefined, 'Restart=always is runit');
   const notMapped = new Map(spec?.notMapped?.map((n) => [`${n.key}=${n.value}`, n.reason]));
   assert.equal(notMapped.get('TimeoutStopSec=0'), "no escalation to SIGKILL: runit's behaviour without timeout-kill");
   assert.equal(notMapped.get('ProtectSystem=strict'), 'sandboxing: runit-ts has no equivalent');
@@ -80,7 +80,7 @@ test("Debian's redis-server.service: argv, user and group, notify socket owned b
 
 test("Debian's cron.service and supervisor.service: on-failure, RestartSec as a fixed backoff, ExecStop and ExecReload listed", () => {
   const cron = parseSystemd(readFileSync(fixture('cron.service'), 'utf8'), 'cron.service', options()).services[0]?.spec;
-  assert.deepEqual(cron?.finish, [ON_FAILURE]);
+  assert.deepEqual(cron?.finishGuards, [ON_FAILURE]);
   assert.equal(cron?.name, 'cron');
   const sup = parseSystemd(readFileSync(fixture('supervisor.service'), 'utf8'), 'supervisor.service', options()).services[0]?.spec;
   assert.deepEqual(sup?.command, { argv: ['/usr/bin/supervisord', '-n', '-c', '/etc/supervisor/supervisord.conf'] });
@@ -162,7 +162,7 @@ test('Restart=, RestartSec/RestartMaxDelaySec, StartLimit*, TimeoutStopSec, Kill
   });
   assert.deepEqual(spec?.limits, { nofile: 1024, memory: 1073741824 });
   assert.equal(spec?.nice, 5);
-  assert.deepEqual(spec?.finish, ['case "$1/$2" in -1/1|-1/2|-1/13|-1/15|[0-9]*) printf d > supervise/control; exit 125;; esac']);
+  assert.deepEqual(spec?.finishGuards, ['case "$1/$2" in -1/1|-1/2|-1/13|-1/15|[0-9]*) printf d > supervise/control; exit 125;; esac']);
   assert.ok(spec?.notes?.includes('Description: web blue on box'));
   const notMapped = spec?.notMapped?.map((n) => `${n.key}=${n.value}: ${n.reason}`);
   for (const line of [
@@ -180,8 +180,10 @@ test('Restart=, RestartSec/RestartMaxDelaySec, StartLimit*, TimeoutStopSec, Kill
 });
 
 test('Restart=no and Type=oneshot stop restarts; Type=forking says the daemon must stay in the foreground; syntax errors have a line', () => {
-  assert.deepEqual(unit('a.service', '[Service]\nExecStart=/bin/true\n').services[0]?.spec.finish, ['printf d > supervise/control; exit 125']);
-  assert.deepEqual(unit('a.service', '[Service]\nType=oneshot\nExecStart=/bin/true\n').services[0]?.spec.finish, ['printf d > supervise/control; exit 125']);
+  assert.deepEqual(unit('a.service', '[Service]\nExecStart=/bin/true\n').services[0]?.spec.finishGuards, ['printf d > supervise/control; exit 125']);
+  assert.deepEqual(unit('a.service', '[Service]\nType=oneshot\nExecStart=/bin/true\n').services[0]?.spec.finishGuards, [
+    'printf d > supervise/control; exit 125',
+  ]);
   const forking = unit('a.service', '[Service]\nType=forking\nExecStart=/usr/sbin/daemon\nRestart=always\n').services[0]?.spec;
   assert.match(forking?.notes?.[0] ?? '', /^Type=forking: runit supervises the process run execs/);
   const bad = unit('a.service', 'ExecStart=/x\n[Service]\nthis is not a setting\nExecStart=/bin/a "b\n');

@@ -84,6 +84,11 @@ export class ServiceBuilder {
     (this.spec.finish ??= []).push(line);
   }
 
+  /** A restart condition: first in ./finish, with its arguments, in the service directory. */
+  finishGuard(line: string): void {
+    (this.spec.finishGuards ??= []).push(line);
+  }
+
   before(line: string): void {
     (this.spec.before ??= []).push(line);
   }

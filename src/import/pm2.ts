@@ -256,7 +256,7 @@ function mapPolicy(get: (...keys: string[]) => unknown, b: ServiceBuilder): void
   const autorestart = get('autorestart');
   const stopExitCodes = get('stop_exit_codes');
   if (autorestart === false) {
-    b.finish(STOP_RESTARTS);
+    b.finishGuard(STOP_RESTARTS);
     b.map('autorestart', false, 'finish: want down after the first exit (exit 125: s6 permanent failure)');
   } else if (autorestart !== undefined) {
     b.map('autorestart', autorestart, "runit's default: restart");
@@ -264,7 +264,7 @@ function mapPolicy(get: (...keys: string[]) => unknown, b: ServiceBuilder): void
   if (stopExitCodes !== undefined && autorestart !== false) {
     const codes = (Array.isArray(stopExitCodes) ? stopExitCodes : [stopExitCodes]).map(Number).filter(Number.isInteger);
     if (codes.length > 0) {
-      b.finish(`case "$1" in ${codes.join('|')}) ${STOP_RESTARTS};; esac`);
+      b.finishGuard(`case "$1" in ${codes.join('|')}) ${STOP_RESTARTS};; esac`);
       b.map('stop_exit_codes', codes, 'finish: want down when the exit code is one of them');
     }
   }

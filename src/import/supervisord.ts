@@ -372,7 +372,7 @@ function importProgram(section: IniSection, groupName: string, options: Supervis
     const exitcodes = exitcodesText.split(',').map((c) => c.trim());
     if (exitcodes.some((c) => !/^\d+$/.test(c))) return error(values.get('exitcodes'), `exitcodes: not a list of numbers: ${exitcodesText}`);
     if (autorestart === 'unexpected') {
-      b.finish(`case "$1" in ${exitcodes.join('|')}) ${STOP_RESTARTS};; esac`);
+      b.finishGuard(`case "$1" in ${exitcodes.join('|')}) ${STOP_RESTARTS};; esac`);
       b.map(
         'autorestart',
         values.has('autorestart') ? 'unexpected' : 'unexpected (supervisord default)',
@@ -384,7 +384,7 @@ function importProgram(section: IniSection, groupName: string, options: Supervis
       if (on === undefined) return error(values.get('autorestart'), `autorestart: not true, false or unexpected: ${autorestart}`);
       if (on) b.map('autorestart', autorestart, "runit's default: restart");
       else {
-        b.finish(STOP_RESTARTS);
+        b.finishGuard(STOP_RESTARTS);
         b.map('autorestart', autorestart, 'finish: want down after the first exit');
       }
       if (values.has('exitcodes')) b.notMapped('exitcodes', exitcodesText, `only used with autorestart=unexpected (here ${autorestart})`);

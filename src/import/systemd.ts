@@ -443,7 +443,7 @@ export function parseSystemd(text: string, file: string, options: SystemdOptions
       );
       break;
     case 'oneshot':
-      b.finish(STOP_RESTARTS);
+      b.finishGuard(STOP_RESTARTS);
       b.map('Type', type, 'finish: want down once it has run (a oneshot is not restarted)');
       break;
     default:
@@ -570,7 +570,7 @@ export function parseSystemd(text: string, file: string, options: SystemdOptions
   });
   const preventCase = [...preventCodes.map((c) => `${c}/*`), ...preventSignals].join('|');
   if (preventCase !== '') {
-    b.finish(`case "$1/$2" in ${preventCase}) ${STOP_RESTARTS};; esac`);
+    b.finishGuard(`case "$1/$2" in ${preventCase}) ${STOP_RESTARTS};; esac`);
     b.map('RestartPreventExitStatus', prevent.join(' '), 'finish: want down after these exits');
   }
   const restartWhere = service.has('Restart') ? 'Restart' : 'Restart (systemd default: no)';
@@ -579,24 +579,24 @@ export function parseSystemd(text: string, file: string, options: SystemdOptions
       b.map(restartWhere, restart, "runit's default: restart");
       break;
     case 'no':
-      if (type !== 'oneshot') b.finish(STOP_RESTARTS);
+      if (type !== 'oneshot') b.finishGuard(STOP_RESTARTS);
       b.map(restartWhere, restart, 'finish: want down after the first exit');
       break;
     case 'on-failure':
-      b.finish(`case "$1/$2" in ${clean}) ${STOP_RESTARTS};; esac`);
+      b.finishGuard(`case "$1/$2" in ${clean}) ${STOP_RESTARTS};; esac`);
       b.map(restartWhere, restart, 'finish: want down after a clean exit (code 0, or SIGHUP, SIGINT, SIGPIPE, SIGTERM)');
       break;
     case 'on-success':
-      b.finish(`case "$1/$2" in ${clean}) ;; *) ${STOP_RESTARTS};; esac`);
+      b.finishGuard(`case "$1/$2" in ${clean}) ;; *) ${STOP_RESTARTS};; esac`);
       b.map(restartWhere, restart, 'finish: want down unless the exit was clean');
       break;
     case 'on-abnormal':
     case 'on-abort':
-      b.finish(`case "$1/$2" in -1/1|-1/2|-1/13|-1/15|[0-9]*) ${STOP_RESTARTS};; esac`);
+      b.finishGuard(`case "$1/$2" in -1/1|-1/2|-1/13|-1/15|[0-9]*) ${STOP_RESTARTS};; esac`);
       b.map(restartWhere, restart, 'finish: want down unless it was killed by an unclean signal');
       break;
     case 'on-watchdog':
-      b.finish(STOP_RESTARTS);
+      b.finishGuard(STOP_RESTARTS);
       b.map(restartWhere, restart, 'finish: want down (runit-ts does not tell a watchdog kill apart)');
       break;
     default:

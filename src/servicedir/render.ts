@@ -111,6 +111,8 @@ export function specProblems(spec: ServiceSpec): string[] {
   if (spec.umask !== undefined && !/^0?[0-7]{3}$/.test(spec.umask)) problems.push(`invalid umask: ${spec.umask}: three octal digits, please`);
   for (const [i, c] of (spec.before ?? []).entries()) if (c.includes('\0')) problems.push(`before command ${i + 1} holds a NUL byte`);
   for (const [i, c] of (spec.finish ?? []).entries()) if (c.includes('\0')) problems.push(`finish command ${i + 1} holds a NUL byte`);
+  for (const [i, c] of (spec.finishGuards ?? []).entries())
+    if (c.includes('\0') || c.includes('\n')) problems.push(`finish guard ${i + 1} holds a NUL byte or a newline`);
   if (spec.log && spec.log.dir !== undefined) {
     const d = spec.log.dir;
     if (d === '' || d.includes('\0') || d.includes('\n')) problems.push(`invalid log directory: ${JSON.stringify(d)}`);
@@ -210,9 +212,18 @@ export function finishScript(spec: ServiceSpec): Buffer {
   const usesEnv = spec.env !== undefined && Object.keys(spec.env).length > 0;
   const place = placeLines(spec, usesEnv, 'exit 0');
   const prefix = chpstWords(spec, '\u0000ENV').map((w) => (w === '\u0000ENV' ? place.envDir : shQuote(w)));
-  const lines = ['#!/bin/sh', `# ${commentText(spec.name)}: ./finish, run after ./run ends`, 'exec 2>&1', ...place.lines];
+  const guards = spec.finishGuards ?? [];
+  const lines = [
+    '#!/bin/sh',
+    `# ${commentText(spec.name)}: ./finish, run after ./run ends`,
+    'exec 2>&1',
+    ...(guards.length > 0 ? ['here=$PWD'] : []),
+    ...place.lines,
+  ];
   if (spec.umask !== undefined) lines.push(`umask ${spec.umask}`);
   for (const c of spec.finish ?? []) lines.push([...prefix, '/bin/sh', '-c', shQuote(c)].join(' '));
+  // restart conditions last, back in the service directory, with ./finish's arguments
+  if (guards.length > 0) lines.push('cd "$here" || exit 0', ...guards);
   lines.push('exit 0');
   return script(lines);
 }
@@ -239,7 +250,7 @@ export function renderService(spec: ServiceSpec): Rendered {
   const dir = (path: string, mode = 0o755) => entries.push({ path, type: 'dir', mode });
 
   file('run', runScript(spec), 0o755);
-  if (spec.finish && spec.finish.length > 0) file('finish', finishScript(spec), 0o755);
+  if ((spec.finish?.length ?? 0) + (spec.finishGuards?.length ?? 0) > 0) file('finish', finishScript(spec), 0o755);
   if (spec.down) file('down', '');
   const env = Object.entries(spec.env ?? {});
   if (env.length > 0) {

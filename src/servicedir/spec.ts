@@ -55,8 +55,16 @@ export interface ServiceSpec {
   umask?: string;
   /** shell commands run in `run` before the exec, each must succeed (systemd ExecStartPre) */
   before?: string[];
-  /** `./finish`'s commands (systemd ExecStopPost, ...) */
+  /** `./finish`'s commands (systemd ExecStopPost, ...), run as the service's user in its cwd */
   finish?: string[];
+  /**
+   * Shell lines `./finish` runs last (after `finish`), back in the service
+   * directory as the supervisor's user, with ./finish's arguments ($1: the exit code or -1,
+   * $2: the signal or 0): restart conditions, e.g. `case "$1" in 0)
+   * printf d > supervise/control; exit 125;; esac` (an importer's, for a
+   * source that restarts only on some exits).
+   */
+  finishGuards?: string[];
   /** a `down` file: not started until `sv up` */
   down?: boolean;
   /**
