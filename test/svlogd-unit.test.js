@@ -336,3 +336,68 @@ test('args: options, sgetopt rules, usage conditions', () => {
   assert.deepEqual(parseSvlogdArgs(['-l']), { ok: false, problem: 'option', message: 'option requires an argument -- l' });
   assert.deepEqual(parseSvlogdArgs(['-V', 'd']), { ok: false, problem: 'version' });
 });
+
+test('lines planned in bulk (as under runsvdir, V8 interpreted) give the files planned line by line give, rotations included', async () => {
+  const { Logger } = await import('../dist/logger/logger.js');
+  // count the chunks planned in bulk: the comparison must cover that path
+  let bulkChunks = 0;
+  const proto = /** @type {any} */ (Logger.prototype);
+  const inBulk = proto.inBulk;
+  proto.inBulk = function (/** @type {unknown[]} */ ...args) {
+    const done = inBulk.apply(this, args);
+    if (done) bulkChunks++;
+    return done;
+  };
+  const { mkdtempSync, mkdirSync, writeFileSync, readdirSync, readFileSync, openSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const base = mkdtempSync(join(tmpdir(), 'svlogd-bulk-'));
+  // short lines of every length, lines near -l and -b, long lines, and no newline at the end
+  let text = '';
+  for (let i = 0; i < 100000; i++) {
+    const len = i % 20011 === 1 ? 990 + (i % 40) : i % 30011 === 1 ? 3000 : (i * 7) % 120;
+    text += `${i} ${'x'.repeat(len)}\n`;
+  }
+  text += 'unfinished';
+  writeFileSync(join(base, 'input'), text);
+  /** @param {boolean} bulk */
+  const run = async (bulk) => {
+    const dir = join(base, bulk ? 'bulk' : 'lines');
+    for (const [name, config] of [
+      ['a', 's1000000\nn0\n'],
+      ['b', 's1300000\nn0\npprefix: \n'],
+    ]) {
+      mkdirSync(join(dir, name), { recursive: true });
+      writeFileSync(join(dir, name, 'config'), config);
+    }
+    const reporter = { info() {}, warning() {}, fatal() {}, alert() {}, pausing() {} };
+    const logger = new Logger({ input: openSync(join(base, 'input'), 'r'), dirs: ['a', 'b'], cwd: dir, timestamp: 2, reporter, bulk });
+    logger.start();
+    assert.deepEqual(await logger.done, { code: 0, killed: false });
+    return ['a', 'b'].map((name) => {
+      const files = readdirSync(join(dir, name))
+        .filter((f) => f.startsWith('@'))
+        .sort()
+        .concat('current');
+      const contents = files.map((f) => readFileSync(join(dir, name, f), 'latin1'));
+      // stamps differ between the runs: masked, their length kept
+      return {
+        sizes: contents.map((c) => c.length),
+        text: contents.join('').replace(/^\d{4}-\d\d-\d\d_\d\d:\d\d:\d\d\.\d{5} /gm, 'STAMP_____________________'),
+      };
+    });
+  };
+  try {
+    const lines = await run(false);
+    const bulk = await run(true);
+    assert.ok(lines[0].sizes.length > 4, 'rotations');
+    assert.ok(bulkChunks > 5, `${bulkChunks} chunks in bulk`);
+    assert.deepEqual(bulk[0].sizes, lines[0].sizes);
+    assert.deepEqual(bulk[1].sizes, lines[1].sizes);
+    assert.equal(bulk[0].text, lines[0].text);
+    assert.equal(bulk[1].text, lines[1].text);
+  } finally {
+    proto.inBulk = inBulk;
+    rmSync(base, { recursive: true, force: true });
+  }
+});

@@ -56,6 +56,8 @@ export interface LoggerOptions {
    * and duplicates nothing (journal.ts). Only for a pipe.
    */
   journal?: string;
+  /** plan complete short lines in bulk (default: when V8 runs interpreted, see interpreted()) */
+  bulk?: boolean;
 }
 
 export interface LoggerExit {
@@ -76,6 +78,18 @@ const TERM_LINE_WAIT_MS = 1000;
 const BURST_BYTES = 256 * 1024;
 const EMPTY = Buffer.alloc(0);
 const DOTS_NL = Buffer.from('...\n');
+/**
+ * V8 runs without its optimising compilers (runsvdir's, runsv's and
+ * runit's `--lite-mode`, which implies `--jitless`): lines are then planned
+ * in bulk (Logger.inBulk), where with the compilers a loop per line is
+ * faster (measured per 100-byte line with -tt: 0.08 µs compiled against
+ * 0.33 µs in bulk; interpreted 0.5-0.7 µs against 0.37 µs).
+ */
+let interpretedFlag: boolean | undefined;
+function interpreted(): boolean {
+  interpretedFlag ??= [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => a === '--lite-mode' || a === '--jitless');
+  return interpretedFlag;
+}
 const NL = Buffer.from('\n');
 
 export class Logger implements LineSink {
@@ -112,6 +126,8 @@ export class Logger implements LineSink {
   private recorded = false;
   /** -r or -R: bytes are replaced, line by line */
   private readonly replacing: boolean;
+  /** plan lines in bulk where possible (interpreted(), or LoggerOptions.bulk) */
+  private readonly bulk: boolean;
 
   constructor(private readonly options: LoggerOptions) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -137,6 +153,7 @@ export class Logger implements LineSink {
     this.stamper = new StampFormatter(options.timestamp ?? 0);
     const map = replacementMap(options.replacement, options.replaceBytes);
     this.replacing = map !== undefined;
+    this.bulk = options.bulk ?? interpreted();
     this.framer = new LineFramer(this.lineMax, map, this);
   }
 
@@ -489,7 +506,7 @@ export class Logger implements LineSink {
   /** Every directory takes every line: no patterns, no UDP, no replacement. */
   private bulkPossible(): boolean {
     const dirs = this.active;
-    if (this.replacing || dirs.length === 0) return false;
+    if (!this.bulk || this.replacing || dirs.length === 0) return false;
     for (let d = 0; d < dirs.length; d++) if (!dirs[d]!.simple) return false;
     return true;
   }
