@@ -43,11 +43,15 @@ class FakeChild {
 /** @implements {ProgramPlatform} */
 class FakePlatform {
   /**
-   * @param {{ finish?: boolean, timeoutKill?: number, custom?: Record<string, boolean> }} [options]
+   * @param {{ finish?: boolean, timeoutKill?: number, custom?: Record<string, boolean>, policy?: Partial<import('../dist/supervisor/restart-policy.js').RestartPolicy>, downSignal?: NodeJS.Signals, timeoutFinish?: number }} [options]
    *   custom: the letters whose control/ program exists, and whether it handles them
    */
-  constructor({ finish = false, timeoutKill = undefined, custom = {} } = {}) {
+  constructor({ finish = false, timeoutKill = undefined, custom = {}, policy = {}, downSignal = undefined, timeoutFinish = undefined } = {}) {
     this.finish = finish;
+    /** @type {import('../dist/supervisor/restart-policy.js').RestartPolicy} */
+    this.policy = { backoff: undefined, giveUp: undefined, deathTally: 100, ...policy };
+    this.downSignalName = downSignal;
+    this.timeoutFinishMs = timeoutFinish;
     /** @type {number | undefined} */
     this.timeoutKillMs = timeoutKill;
     this.customs = custom;
@@ -112,6 +116,15 @@ class FakePlatform {
   }
   timeoutKill() {
     return this.timeoutKillMs;
+  }
+  restartPolicy() {
+    return this.policy;
+  }
+  downSignal() {
+    return this.downSignalName;
+  }
+  timeoutFinish() {
+    return this.timeoutFinishMs;
   }
   now() {
     const sec = Math.floor(this.micros / 1e6);
@@ -445,4 +458,101 @@ test('program: a start that fails later is reported as the exec failure it is', 
   await settle();
   assert.deepEqual(platform.fatals, ['unable to start ./run: file does not exist']);
   assert.equal(program.isStarting, false);
+});
+
+// --- restart policy (issue 14): backoff, give-up, down-signal, timeout-finish ---
+
+test('program: backoff 1 s doubling to 8 s while it keeps dying; back to 1 s after a stable run; sv up skips the wait', () => {
+  const { platform, program } = started({ policy: { backoff: { firstMs: 1000, capMs: 8000 } } });
+  /** the delays between a death and the next start */
+  const delays = [];
+  for (let i = 0; i < 5; i++) {
+    const before = platform.children.length;
+    platform.lastChild.exit({ code: 1, signal: 0 });
+    assert.ok(program.restartAt, 'a pending restart is published');
+    let waited = 0;
+    while (platform.children.length === before) {
+      platform.advance(100);
+      waited += 100;
+    }
+    delays.push(waited);
+    assert.equal(program.restartAt, undefined);
+  }
+  assert.deepEqual(delays, [1000, 2000, 4000, 8000, 8000]);
+  assert.deepEqual(
+    program.deaths.records.map((d) => d.code),
+    [1, 1, 1, 1, 1],
+  );
+  // stable for the cap (at least 10 s): the next death waits the first delay again
+  platform.advance(10_000);
+  platform.lastChild.exit({ code: 2, signal: 0 });
+  platform.advance(999);
+  const count = platform.children.length;
+  platform.advance(1);
+  assert.equal(platform.children.length, count + 1);
+  // while dying quickly: sv up starts it at once
+  platform.lastChild.exit({ code: 1, signal: 0 });
+  assert.ok(program.restartAt);
+  const waiting = platform.children.length;
+  program.control('u');
+  return settle().then(() => {
+    assert.equal(platform.children.length, waiting + 1, 'sv up did not wait for the backoff');
+    assert.equal(program.restartAt, undefined);
+  });
+});
+
+test('program: without a backoff file, runit: one second after the start, no pending restart published', () => {
+  const { platform, program } = started();
+  platform.advance(200);
+  platform.lastChild.exit({ code: 1, signal: 0 });
+  assert.equal(program.restartAt, undefined);
+  platform.advance(800);
+  assert.equal(platform.children.length, 2);
+  assert.equal(program.deaths.total, 1);
+});
+
+test('program: ./finish exiting 125 gives up; the tally (3 deaths in 10 s) gives up; sv up clears it', async () => {
+  const { platform, program } = started({ finish: true });
+  platform.lastChild.exit({ code: 1, signal: 0 });
+  assert.equal(platform.lastChild.what, 'finish');
+  platform.lastChild.exit({ code: 125, signal: 0 });
+  platform.advance(5000);
+  assert.equal(program.state, State.Down);
+  assert.equal(program.givenUp, true);
+  assert.equal(program.want, 'down');
+  assert.equal(platform.children.length, 2, 'not restarted');
+  assert.deepEqual(platform.warnings, ['given up after ./finish exited 125: sv up starts it again']);
+  await program.control('u');
+  assert.equal(program.givenUp, false);
+  assert.equal(platform.lastChild.what, 'run');
+
+  const tally = started({ policy: { giveUp: { deaths: 3, seconds: 10 } } });
+  for (let i = 0; i < 3; i++) {
+    tally.platform.advance(1000);
+    tally.platform.lastChild.exit({ code: null, signal: 9 });
+  }
+  tally.platform.advance(5000);
+  assert.equal(tally.platform.children.length, 3);
+  assert.equal(tally.program.givenUp, true);
+  assert.deepEqual(tally.platform.warnings, ['given up after 3 deaths in 10 seconds: sv up starts it again']);
+  assert.deepEqual(
+    tally.program.deaths.records.map((d) => d.signal),
+    [9, 9, 9],
+  );
+});
+
+test('program: down-signal is what a stop sends; timeout-finish kills a ./finish that hangs', async () => {
+  const { platform, program } = started({ downSignal: 'SIGQUIT', finish: true, timeoutFinish: 500 });
+  const run = platform.lastChild;
+  await program.control('d');
+  assert.deepEqual(run.signals, ['SIGQUIT', 'SIGCONT']);
+  run.exit({ code: null, signal: 3 });
+  const finish = platform.lastChild;
+  assert.equal(finish.what, 'finish');
+  assert.deepEqual(finish.args, ['-1', '3']);
+  platform.advance(499);
+  assert.deepEqual(finish.signals, []);
+  platform.advance(1);
+  assert.deepEqual(finish.signals, ['SIGKILL']);
+  assert.deepEqual(platform.warnings, ['./finish still running after timeout-finish (500 ms): killed']);
 });

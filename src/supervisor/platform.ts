@@ -9,6 +9,8 @@ import { processStartTime } from '../sys/proc.js';
 import { canOpenForReading } from '../sys/access.js';
 import { findCustomControl, runCustomControl, type CustomControlContext } from './custom-control.js';
 import { readTimeoutKill } from './settings.js';
+import { readBackoff, readDeathTally, readDownSignal, readGiveUp, readTimeoutFinish, type RestartPolicy } from './restart-policy.js';
+import { signalName } from '../protocol/deaths.js';
 import type { ProgramView, StatusFiles } from './status-files.js';
 
 /** A running process of a program, as far as the program needs to know it. */
@@ -35,6 +37,12 @@ export interface ProgramPlatform {
   hasFinish(): boolean;
   /** the directory's timeout-kill in ms (s6's file), undefined when unset or 0 */
   timeoutKill(): number | undefined;
+  /** backoff, give-up and max-death-tally, read at each death (restart-policy.ts) */
+  restartPolicy(): RestartPolicy;
+  /** the signal a stop sends (s6's down-signal), undefined: SIGTERM */
+  downSignal(): NodeJS.Signals | undefined;
+  /** ms a ./finish may run (s6's timeout-finish), undefined: no limit */
+  timeoutFinish(): number | undefined;
   now(): Tai64n;
   /** call `fn` once after `ms`; returns its cancel */
   setTimer(ms: number, fn: () => void): () => void;
@@ -185,6 +193,20 @@ export class ProcessPlatform implements ProgramPlatform {
 
   timeoutKill(): number | undefined {
     return readTimeoutKill(this.cwd, (m) => this.warn(m));
+  }
+
+  restartPolicy(): RestartPolicy {
+    const warn = (m: string) => this.warn(m);
+    return { backoff: readBackoff(this.cwd, warn), giveUp: readGiveUp(this.cwd, warn), deathTally: readDeathTally(this.cwd, warn) };
+  }
+
+  downSignal(): NodeJS.Signals | undefined {
+    const signal = readDownSignal(this.cwd, (m) => this.warn(m));
+    return signal === undefined ? undefined : (signalName(signal) as NodeJS.Signals);
+  }
+
+  timeoutFinish(): number | undefined {
+    return this.isLog ? undefined : readTimeoutFinish(this.cwd, (m) => this.warn(m));
   }
 
   now(): Tai64n {

@@ -8,8 +8,10 @@ import { State, type Want } from '../protocol/status.js';
 import { unixSeconds, type Tai64n } from '../protocol/tai64n.js';
 import type { ExitStatus } from '../sys/spawn.js';
 import { errorText } from '../sys/errstr.js';
+import { addDeath, deathsWithin, type Death, type Deaths } from '../protocol/deaths.js';
 import type { Child, ProgramPlatform } from './platform.js';
 import type { ProgramView } from './status-files.js';
+import { nextBackoffMs } from './restart-policy.js';
 
 /** A process a dead supervisor left running, and the state it published. */
 export interface Adopted {
@@ -23,6 +25,8 @@ export interface Adopted {
 
 /** run restarts at most once a second (runit: a blocking sleep(1)). */
 export const RESTART_INTERVAL_US = 1_000_000;
+/** s6's permanent failure: ./finish exiting with it stops the restarts. */
+export const PERMANENT_FAILURE = 125;
 /** After a failed fork, try again this much later (runit: a blocking sleep(5)). */
 export const FORK_RETRY_MS = 5000;
 /**
@@ -69,6 +73,16 @@ export class Program implements ProgramView {
   private killTimer: (() => void) | undefined;
   /** a stop's SIGKILL delay when the service sets none (runsvdir's shutdown) */
   private killAfterDefaultMs: number | undefined;
+  /** SIGKILL for a ./finish that outlives timeout-finish */
+  private finishTimer: (() => void) | undefined;
+  /** how run ended, each time (supervise/deaths) */
+  deaths: Deaths = { total: 0, records: [] };
+  /** restarts stopped (finish exited 125, or the give-up tally) until `u` */
+  givenUp = false;
+  /** the backoff's last delay (ms) while the service keeps dying */
+  private backoffMs: number | undefined;
+  /** when a pending backoff restart is due (published), undefined when none */
+  restartAt: Tai64n | undefined;
   private closed = false;
 
   constructor(
@@ -139,6 +153,8 @@ export class Program implements ProgramView {
     this.restartTimer = undefined;
     this.killTimer?.();
     this.killTimer = undefined;
+    this.finishTimer?.();
+    this.finishTimer = undefined;
   }
 
   /** Apply one control letter (runsv(8)); resolves when its action is done. */
@@ -155,15 +171,18 @@ export class Program implements ProgramView {
     switch (letter) {
       case 'u':
         this.want = 'up';
+        this.operatorStart();
         return;
       case 'o':
         this.want = 'down';
         if (!this.child) this.onceRequested = true;
+        this.operatorStart();
         return;
       case 'd':
       case 'x':
         if (letter === 'x' && this.isLog) return;
         this.onceRequested = false;
+        this.cancelBackoff();
         this.want = letter === 'd' ? 'down' : 'exit';
         if (running) await this.stop();
         return;
@@ -190,10 +209,28 @@ export class Program implements ProgramView {
     }
   }
 
-  /** runsv's stopservice(): TERM (unless control/t handled it), then CONT. */
+  /**
+   * An operator asked for a start (`u`, `o`): a given-up service may start
+   * again, and a backoff does not make them wait (runit's one-second
+   * throttle still applies).
+   */
+  private operatorStart(): void {
+    this.givenUp = false;
+    this.backoffMs = undefined;
+    this.cancelBackoff();
+  }
+
+  private cancelBackoff(): void {
+    if (!this.restartAt) return;
+    this.restartAt = undefined;
+    this.restartTimer?.();
+    this.restartTimer = undefined;
+  }
+
+  /** runsv's stopservice(): TERM or the down-signal (unless control/t handled it), then CONT. */
   private async stop(): Promise<void> {
     if (this.child && !(await this.custom('t')) && this.child) {
-      this.signal('SIGTERM');
+      this.signal(this.platform.downSignal() ?? 'SIGTERM');
       this.gotTerm = true;
     }
     this.armKill();
@@ -300,7 +337,22 @@ export class Program implements ProgramView {
     this.starting = false;
     this.child = child;
     if (attempt.finishing && this.killAfterDefaultMs !== undefined) this.armKill();
+    if (attempt.finishing) this.boundFinish(child);
     this.publish();
+  }
+
+  /** timeout-finish (s6): a ./finish still running after it is killed. */
+  private boundFinish(child: Child): void {
+    const ms = this.platform.timeoutFinish();
+    if (ms === undefined) return;
+    this.finishTimer = this.platform.setTimer(ms, () =>
+      this.event(() => {
+        this.finishTimer = undefined;
+        if (this.child !== child) return;
+        this.platform.warn(`./finish still running after timeout-finish (${ms} ms): killed`);
+        child.signal('SIGKILL');
+      }),
+    );
   }
 
   /** A run starts (finish leaves the state and time of the run it follows). */
@@ -338,20 +390,72 @@ export class Program implements ProgramView {
     this.restartTimer = this.platform.setTimer(FORK_RETRY_MS, () => this.event(() => (this.restartTimer = undefined)));
   }
 
-  /** The program's process ended: finish next, or down (and a restart, throttled). */
+  /**
+   * The program's process ended: finish next, or down and a restart —
+   * throttled to one a second as runit's, or after the backoff's delay, or
+   * none once given up.
+   */
   private ended(status: ExitStatus): void {
     this.child = undefined;
     this.killTimer?.();
     this.killTimer = undefined;
+    this.finishTimer?.();
+    this.finishTimer = undefined;
+    const finishEnded = this.state === State.Finish;
+    const policy = finishEnded ? undefined : this.platform.restartPolicy();
+    // an adopted process's end cannot be known (code null, no signal): nothing to record
+    const known = 'execError' in status || status.code !== null || status.signal !== 0;
+    if (policy && known) this.deaths = addDeath(this.deaths, deathOf(status, this.platform.now()), policy.deathTally);
+    else if (!('execError' in status) && status.code === PERMANENT_FAILURE) this.giveUp('./finish exited 125');
     this.lastExit = status;
     this.gotTerm = false;
-    if (!this.isLog && this.state !== State.Finish && this.platform.hasFinish()) {
+    if (!this.isLog && !finishEnded && this.platform.hasFinish()) {
       this.state = State.Finish;
+      this.judge(policy!);
       return;
     }
+    if (policy) this.judge(policy);
     this.state = State.Down;
     const startedAt = micros(this.time);
     this.time = this.platform.now();
+    const ranMs = (micros(this.time) - startedAt) / 1000;
+    const backoff = this.lastPolicy?.backoff;
+    if (this.givenUp || this.want !== 'up') return this.throttle(startedAt);
+    if (!backoff) return this.throttle(startedAt);
+    const delay = nextBackoffMs(backoff, this.backoffMs, ranMs);
+    this.backoffMs = delay;
+    this.restartAt = addMicros(this.time, delay * 1000);
+    this.restartTimer = this.platform.setTimer(delay, () =>
+      this.event(() => {
+        this.restartTimer = undefined;
+        this.restartAt = undefined;
+      }),
+    );
+  }
+
+  /** The policy read at the last death: its backoff applies when the program goes down. */
+  private lastPolicy: ReturnType<ProgramPlatform['restartPolicy']> | undefined;
+
+  /** After a death: give up when the tally says so. */
+  private judge(policy: ReturnType<ProgramPlatform['restartPolicy']>): void {
+    this.lastPolicy = policy;
+    const g = policy.giveUp;
+    if (g && !this.givenUp && deathsWithin(this.deaths, g.seconds, unixSeconds(this.platform.now())) >= g.deaths) {
+      this.giveUp(`${g.deaths} deaths in ${g.seconds} seconds`);
+    }
+  }
+
+  /** Restarts stop until `sv up` (or `o`): the service stays down. */
+  private giveUp(why: string): void {
+    if (this.givenUp) return;
+    this.givenUp = true;
+    this.want = 'down';
+    this.cancelBackoff();
+    this.platform.warn(`given up after ${why}: sv up starts it again`);
+  }
+
+  /** runit's throttle: a run that started less than a second ago is restarted when the second is over. */
+  private throttle(startedAt: number): void {
     const wait = startedAt + RESTART_INTERVAL_US - micros(this.time);
     if (wait > 0) this.restartTimer = this.platform.setTimer(Math.ceil(wait / 1000), () => this.event(() => (this.restartTimer = undefined)));
   }
@@ -359,6 +463,17 @@ export class Program implements ProgramView {
 
 function micros(t: Tai64n): number {
   return unixSeconds(t) * 1e6 + Math.floor(t.nsec / 1000);
+}
+
+function addMicros(t: Tai64n, us: number): Tai64n {
+  const nsec = t.nsec + Math.round(us % 1e6) * 1000;
+  return { sec: t.sec + BigInt(Math.floor(us / 1e6)) + BigInt(Math.floor(nsec / 1e9)), nsec: nsec % 1e9 };
+}
+
+/** A death as supervise/deaths records it; an exec failure is runit's exit 111. */
+function deathOf(status: ExitStatus, time: Tai64n): Death {
+  if ('execError' in status) return { time, code: 111 };
+  return status.code === null ? { time, signal: status.signal } : { time, code: status.code };
 }
 
 /** finish's arguments: run's exit code (-1 if killed) and the signal number. */

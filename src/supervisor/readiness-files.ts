@@ -15,6 +15,8 @@ type Warn = (message: string) => void;
 /** The file's text, undefined when absent (or unreadable, with a warning). */
 export function readOptional(dir: string, name: string, warn: Warn): string | undefined {
   try {
+    // read at each use: the usual absence without an exception
+    if (!statSync(`${dir}/${name}`, { throwIfNoEntry: false })) return undefined;
     return readFileSync(`${dir}/${name}`, 'latin1');
   } catch (err) {
     if (errorCode(err) !== 'ENOENT') warn(`unable to read ${name}: ${errorTextOf(err)}`);

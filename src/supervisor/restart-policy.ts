@@ -11,6 +11,13 @@ import { parseUnsignedInteger } from './settings.js';
 
 type Warn = (message: string) => void;
 
+/** What a program's death is judged by, read from its directory at each death. */
+export interface RestartPolicy {
+  backoff: Backoff | undefined;
+  giveUp: GiveUp | undefined;
+  deathTally: number;
+}
+
 export interface Backoff {
   /** the first delay, ms */
   firstMs: number;

@@ -8,12 +8,15 @@
 // its pid, so a host killed at any point leaves what the next one needs to
 // adopt. Pending writes are flushed when the supervisor exits and when the
 // process exits.
-import { ftruncateSync, writeSync } from 'node:fs';
+import { ftruncateSync, unlinkSync, writeSync } from 'node:fs';
+import { errorCode } from '../sys/errors.js';
 import { encodeStatus, statText, type State, type Want } from '../protocol/status.js';
 import { writeAtomic, AtomicWriteError } from '../protocol/atomic-write.js';
 import { errorTextOf } from '../sys/errstr.js';
 import type { Tai64n } from '../protocol/tai64n.js';
 import { encodeRecord } from './supervise-record.js';
+import { formatDeaths, type Deaths } from '../protocol/deaths.js';
+import { policyText } from '../protocol/policy-state.js';
 
 /** What supervise/ shows of a program (status, stat, pid, pidstart). */
 export interface ProgramView {
@@ -26,6 +29,12 @@ export interface ProgramView {
   readonly startTime: string | undefined;
   /** run's start, or when the program last went down */
   readonly time: Tai64n;
+  /** how run ended, each time (supervise/deaths, written once there is one) */
+  readonly deaths: Deaths;
+  /** restarts stopped until `sv up` (supervise/policy) */
+  readonly givenUp: boolean;
+  /** a backoff's pending restart (supervise/policy) */
+  readonly restartAt: Tai64n | undefined;
 }
 
 /** StatusFiles with a publication waiting for the end of this turn. */
@@ -61,6 +70,9 @@ export class StatusFiles {
   private lockFd: number | undefined;
   private logPipe: string | undefined;
   private lastRecord: string | undefined;
+  private lastDeaths = 0;
+  /** supervise/policy as written ('' when there is none) */
+  private lastPolicy = '';
   /** the view to publish at the end of this turn */
   private view: ProgramView | undefined;
   private closed = false;
@@ -130,6 +142,24 @@ export class StatusFiles {
       state: view.state,
     });
     if (!this.lastStatus?.equals(status)) this.lastStatus = this.writeFile('status', status) ? status : undefined;
+    // runit-ts's own files, only once there is something to say (runit has none)
+    if (view.deaths.total !== this.lastDeaths && this.writeFile('deaths', formatDeaths(view.deaths))) this.lastDeaths = view.deaths.total;
+    const policy = policyText(view);
+    if (policy !== this.lastPolicy) this.writePolicy(policy);
+  }
+
+  private writePolicy(text: string): void {
+    if (text !== '') {
+      if (this.writeFile('policy', text)) this.lastPolicy = text;
+      return;
+    }
+    try {
+      unlinkSync(`${this.dir}/policy`);
+      this.lastPolicy = '';
+    } catch (err) {
+      if (errorCode(err) === 'ENOENT') this.lastPolicy = '';
+      else this.warn(`unable to remove ${this.label}/policy: ${errorTextOf(err)}`);
+    }
   }
 
   private writeRecord(pid: number, startTime: string | undefined): void {

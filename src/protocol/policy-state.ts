@@ -1,0 +1,23 @@
+// supervise/policy: what runit-ts's restart policy is doing with a program
+// (runit-ts's file; absent when nothing: runit's behaviour). One line:
+//   given up                      restarts stopped until `sv up`
+//   restart @400000006b0fcb65...   a backoff restart is due then
+// Written by the supervisor (status-files.ts), read by `sv status` and
+// `runit-ts status`. Pure.
+import { parseTaiLabel, taiLabel, type Tai64n } from './tai64n.js';
+
+export type PolicyState = { givenUp: true; restartAt?: undefined } | { givenUp: false; restartAt: Tai64n } | undefined;
+
+/** The file's text for a program's state ('' when there is nothing to say). */
+export function policyText(p: { givenUp: boolean; restartAt: Tai64n | undefined }): string {
+  if (p.givenUp) return 'given up\n';
+  return p.restartAt ? `restart ${taiLabel(p.restartAt)}\n` : '';
+}
+
+/** The file's text read back; undefined for nothing or garbage. */
+export function parsePolicy(text: string): PolicyState {
+  if (text === 'given up\n') return { givenUp: true };
+  const m = /^restart (@[0-9a-f]{24})\n$/.exec(text);
+  const at = m && parseTaiLabel(m[1]!);
+  return at ? { givenUp: false, restartAt: at } : undefined;
+}
