@@ -42,7 +42,9 @@ function makeTree(base, tag) {
     const s = join(base, `s${i}`);
     mkdirSync(join(s, 'log/main'), { recursive: true });
     // each line names its instance ($$), so every instance's sequence can be checked
-    writeFileSync(join(s, 'run'), `#!/bin/sh\nexec sh -c 'n=0; while :; do n=$((n+1)); echo "$$ $n"; ${PAUSE > 0 ? `sleep ${PAUSE}; ` : ''}done' ${marker}\n`, { mode: 0o755 });
+    writeFileSync(join(s, 'run'), `#!/bin/sh\nexec sh -c 'n=0; while :; do n=$((n+1)); echo "$$ $n"; ${PAUSE > 0 ? `sleep ${PAUSE}; ` : ''}done' ${marker}\n`, {
+      mode: 0o755,
+    });
     writeFileSync(join(s, 'log/run'), `#!/bin/sh\nexec svlogd ${STAMPS ? '-tt ' : ''}./main\n`, { mode: 0o755 });
     // every old file kept: a line rotated away would count as lost
     writeFileSync(join(s, 'log/main/config'), 'n0\n');

@@ -7,7 +7,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync, readFileSync, existsSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
-import { bin, tempDir, makeService, startDetached, stopAll, waitFor, run, stat, supervisedPid, oldFiles, loggedBytes, processGone } from './helpers.js';
+import { bin, tempDir, makeService, startDetached, stopAll, waitFor, run, stat, supervisedPid, oldFiles, loggedBytes } from './helpers.js';
 import { encodeRecord, decodeRecord, newestRecord, replayFrom, bytesToSkip, slotOffset, SLOT, SPOOL_START } from '../dist/logger/journal.js';
 
 /** process groups to end: the service's (seq may still be writing), each runsvdir's (its fd holder) */

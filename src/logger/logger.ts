@@ -541,7 +541,7 @@ export class Logger implements LineSink {
       const dirLead = plan.prefix.length ? stampText + plan.prefix.toString('latin1') : stampText;
       if (d === 0 || dirLead !== lead) {
         lead = dirLead;
-        text = lead + lines.join(`\n${lead}`) + '\n';
+        text = `${lead}${lines.join(`\n${lead}`)}\n`;
       }
       if (!plan.canBulk(text.length, longest + lead.length + 1)) return false;
       texts.push(text);
