@@ -2,16 +2,20 @@
 // signalling its process, control/ programs, the service directory's
 // optional files, the clock and timers, and publishing supervise/. The
 // real one is here; the unit tests give Program a fake.
-import { statSync } from 'node:fs';
+import { closeSync, statSync } from 'node:fs';
 import { taiNow, type Tai64n } from '../protocol/tai64n.js';
 import { spawnChild, spawnChildAsync, type ExitStatus } from '../sys/spawn.js';
 import { processStartTime } from '../sys/proc.js';
 import { canOpenForReading } from '../sys/access.js';
+import { errorTextOf } from '../sys/errstr.js';
 import { findCustomControl, runCustomControl, type CustomControlContext } from './custom-control.js';
 import { readTimeoutKill } from './settings.js';
 import { readBackoff, readDeathTally, readDownSignal, readGiveUp, readTimeoutFinish, type RestartPolicy } from './restart-policy.js';
 import { signalName } from '../protocol/deaths.js';
 import type { ProgramView, StatusFiles } from './status-files.js';
+import type { ReadinessConfig } from './readiness.js';
+import { readNotificationFd, readTimeoutReady, readWatchdog } from './readiness-files.js';
+import { notificationPipe, watchReadiness, type ReadinessWatch } from './notification-pipe.js';
 
 /** A running process of a program, as far as the program needs to know it. */
 export interface Child {
@@ -30,7 +34,14 @@ export interface ProgramPlatform {
    * of that when the start completes later (the service's ./run, spawned
    * off the event loop).
    */
-  start(what: 'run' | 'finish', args: readonly string[], onExit: (status: ExitStatus) => void): Child | undefined | Promise<Child | undefined>;
+  start(
+    what: 'run' | 'finish',
+    args: readonly string[],
+    onExit: (status: ExitStatus) => void,
+    extra?: StartExtra,
+  ): Child | undefined | Promise<Child | undefined>;
+  /** what this start of ./run declares for readiness (read at each start); undefined: nothing */
+  readiness?(): ReadinessConfig | undefined;
   /** control/<letter>: a promise of "handled", or a plain false at once when there is none */
   custom(letter: string): Promise<boolean> | false;
   /** ./finish exists and can be opened (runsv checks before running it) */
@@ -56,6 +67,14 @@ export interface ProgramPlatform {
   fatal(message: string): void;
   /** a bug while handling this service: reported, never thrown into the event loop */
   internalError(err: unknown): void;
+}
+
+/** Readiness's part in a start (docs/readiness.md). */
+export interface StartExtra {
+  /** ./run: the notification-fd pipe's news (the first newline, or end of file before it) */
+  onReadiness?: (what: 'ready' | 'eof') => void;
+  /** ./finish: why the supervisor ended run (SERVICE_RESULT in finish's environment) */
+  serviceResult?: string;
 }
 
 /** A log service running inside the supervisor's process. */
@@ -98,6 +117,8 @@ export interface ServiceContext {
   readonly reporter: Reporter;
   /** the pipe between service and log, while it is open */
   logPipe(): { read: number; write: number } | undefined;
+  /** the notify socket's path (NOTIFY_SOCKET), when the service has one */
+  notifySocket?(): string | undefined;
 }
 
 /**
@@ -130,6 +151,10 @@ export function processChild(pid: number, knownStartTime?: string): Child {
 
 export class ProcessPlatform implements ProgramPlatform {
   private readonly cwd: string;
+  /** readiness as read for the current start of run */
+  private notificationFd: number | undefined;
+  private watchdogUsec: number | undefined;
+  private readinessWatch: ReadinessWatch | undefined;
 
   constructor(
     private readonly service: ServiceContext,
@@ -139,7 +164,12 @@ export class ProcessPlatform implements ProgramPlatform {
     this.cwd = isLog ? `${service.dir}/log` : service.dir;
   }
 
-  start(what: 'run' | 'finish', args: readonly string[], onExit: (status: ExitStatus) => void): Child | undefined | Promise<Child | undefined> {
+  start(
+    what: 'run' | 'finish',
+    args: readonly string[],
+    onExit: (status: ExitStatus) => void,
+    extra: StartExtra = {},
+  ): Child | undefined | Promise<Child | undefined> {
     const pipe = this.service.logPipe();
     if (this.isLog) {
       const hosted = pipe ? this.service.options.hostLog?.(this.cwd) : undefined;
@@ -156,14 +186,81 @@ export class ProcessPlatform implements ProgramPlatform {
         };
       }
     }
-    const stdio: [number | 'ignore', number, number] = this.isLog ? [pipe?.read ?? 'ignore', 1, 2] : [0, pipe?.write ?? 1, 2];
-    const options = { ...this.spawnOptions(), cwd: this.cwd, stdio };
+    const stdio: [number | 'ignore', number | 'ignore', number | 'ignore', ...(number | 'ignore')[]] = this.isLog
+      ? [pipe?.read ?? 'ignore', 1, 2]
+      : [0, pipe?.write ?? 1, 2];
+    const env = this.isLog ? undefined : this.childEnv(what, extra);
+    const options = { ...this.spawnOptions(), cwd: this.cwd, stdio, ...(env ? { env } : {}) };
+    const notify = !this.isLog && what === 'run' && extra.onReadiness ? this.readinessPipe(stdio, extra.onReadiness) : undefined;
     // ./run off the event loop: the log pipe it gets stays open until it is
     // started (the supervisor closes it only once the service is down and not starting)
     if (!this.isLog && what === 'run')
-      return spawnChildAsync(`./${what}`, args, options, onExit).then((pid) => (pid === undefined ? undefined : processChild(pid)));
+      return spawnChildAsync(`./${what}`, args, options, onExit).then(
+        (pid) => {
+          notify?.spawned(pid !== undefined);
+          return pid === undefined ? undefined : processChild(pid);
+        },
+        (err) => {
+          notify?.spawned(false);
+          throw err;
+        },
+      );
     const pid = spawnChild(`./${what}`, args, options, onExit);
     return pid === undefined ? undefined : processChild(pid);
+  }
+
+  readiness(): ReadinessConfig | undefined {
+    if (this.isLog) return undefined;
+    const warn = (m: string) => this.warn(m);
+    this.notificationFd = readNotificationFd(this.cwd, warn);
+    const declared = this.notificationFd !== undefined || this.service.notifySocket?.() !== undefined;
+    if (!declared) return undefined;
+    this.watchdogUsec = readWatchdog(this.cwd, warn);
+    return { declared, watchdogUsec: this.watchdogUsec, timeoutReady: readTimeoutReady(this.cwd, warn) };
+  }
+
+  /** run's environment when it differs from ours: NOTIFY_SOCKET, WATCHDOG_USEC; finish's SERVICE_RESULT. */
+  private childEnv(what: 'run' | 'finish', extra: StartExtra): NodeJS.ProcessEnv | undefined {
+    const socket = this.service.notifySocket?.();
+    if (what === 'finish') return extra.serviceResult ? { ...process.env, SERVICE_RESULT: extra.serviceResult } : undefined;
+    if (socket === undefined) return undefined;
+    const env: NodeJS.ProcessEnv = { ...process.env, NOTIFY_SOCKET: socket };
+    // sd_watchdog_enabled() ignores WATCHDOG_USEC when WATCHDOG_PID is not its pid: none is given (docs/readiness.md)
+    delete env.WATCHDOG_PID;
+    if (this.watchdogUsec) env.WATCHDOG_USEC = String(this.watchdogUsec);
+    else delete env.WATCHDOG_USEC;
+    return env;
+  }
+
+  /**
+   * notification-fd: a pipe whose write end run gets on that number; its
+   * read end is watched once the spawn is done (the write end closed here).
+   */
+  private readinessPipe(stdio: (number | 'ignore')[], report: (what: 'ready' | 'eof') => void): { spawned(ok: boolean): void } | undefined {
+    const fd = this.notificationFd;
+    if (fd === undefined) return undefined;
+    let ends: { read: number; write: number };
+    try {
+      ends = notificationPipe();
+    } catch (err) {
+      this.warn(`unable to create the notification-fd pipe: ${errorTextOf(err)}`);
+      return undefined;
+    }
+    while (stdio.length < fd) stdio.push('ignore');
+    stdio[fd] = ends.write;
+    this.readinessWatch?.close();
+    this.readinessWatch = undefined;
+    return {
+      spawned: (ok) => {
+        closeSync(ends.write);
+        if (!ok) return closeSync(ends.read);
+        this.readinessWatch = watchReadiness(ends.read, {
+          ready: () => report('ready'),
+          eof: () => report('eof'),
+          error: (err) => this.warn(`unable to read the notification-fd pipe: ${errorTextOf(err)}`),
+        });
+      },
+    };
   }
 
   custom(letter: string): Promise<boolean> | false {

@@ -12,6 +12,8 @@ import { addDeath, deathsWithin, type Death, type Deaths } from '../protocol/dea
 import type { Child, ProgramPlatform } from './platform.js';
 import type { ProgramView } from './status-files.js';
 import { nextBackoffMs } from './restart-policy.js';
+import { Readiness } from './readiness.js';
+import type { NotifyEffect } from './notify-message.js';
 
 /** A process a dead supervisor left running, and the state it published. */
 export interface Adopted {
@@ -84,6 +86,8 @@ export class Program implements ProgramView {
   /** when a pending backoff restart is due (published), undefined when none */
   restartAt: Tai64n | undefined;
   private closed = false;
+  /** ./run's readiness and the needs it waits for (readiness.ts) */
+  readonly readiness: Readiness;
 
   constructor(
     private readonly platform: ProgramPlatform,
@@ -94,6 +98,22 @@ export class Program implements ProgramView {
   ) {
     this.want = want;
     this.time = platform.now();
+    this.readiness = new Readiness({
+      now: () => platform.now(),
+      setTimer: (ms, fn) => platform.setTimer(ms, () => this.event(fn)),
+      signal: (signal) => this.signal(signal),
+      warn: (message) => platform.warn(message),
+    });
+  }
+
+  /** What one sd_notify datagram asked for (readiness.ts). */
+  notify(effects: readonly NotifyEffect[]): void {
+    this.event(() => this.readiness.notify(effects));
+  }
+
+  /** ./run is held back while `names` (needed services) are not up and ready. */
+  waitFor(names: readonly string[]): void {
+    this.event(() => (this.readiness.waiting = names));
   }
 
   get pid(): number {
@@ -294,6 +314,7 @@ export class Program implements ProgramView {
   }
 
   private shouldStart(): boolean {
+    if (this.state !== State.Finish && this.readiness.waiting.length > 0) return false;
     return !this.child && !this.starting && !this.restartTimer && (this.want === 'up' || this.state === State.Finish || this.onceRequested);
   }
 
@@ -311,8 +332,16 @@ export class Program implements ProgramView {
       }
     }
     const attempt: Attempt = { finishing, time: this.platform.now(), once };
-    const child = this.platform.start(finishing ? 'finish' : 'run', finishing ? finishArgs(this.lastExit) : [], (status) =>
-      this.event(() => this.exited(status, attempt)),
+    // readiness: reset at each start of run; finish learns why the supervisor ended run
+    const generation = finishing || this.isLog ? 0 : this.readiness.starting(this.platform.readiness?.());
+    const extra = finishing
+      ? { serviceResult: this.readiness.takeReason() }
+      : { onReadiness: generation ? (what: 'ready' | 'eof') => this.event(() => this.readiness.pipe(generation, what)) : undefined };
+    const child = this.platform.start(
+      finishing ? 'finish' : 'run',
+      finishing ? finishArgs(this.lastExit) : [],
+      (status) => this.event(() => this.exited(status, attempt)),
+      extra,
     );
     if (!(child instanceof Promise)) return this.spawned(child, attempt);
     // letters wait for this promise: it settles once the child is known
@@ -397,6 +426,7 @@ export class Program implements ProgramView {
    */
   private ended(status: ExitStatus): void {
     this.child = undefined;
+    if (this.state !== State.Finish) this.readiness.ended();
     this.killTimer?.();
     this.killTimer = undefined;
     this.finishTimer?.();

@@ -15,6 +15,7 @@ import { writeAtomic, AtomicWriteError } from '../protocol/atomic-write.js';
 import { errorTextOf } from '../sys/errstr.js';
 import type { Tai64n } from '../protocol/tai64n.js';
 import { encodeRecord } from './supervise-record.js';
+import { encodeReadiness, READINESS_FILE, type ReadinessRecord } from '../protocol/readiness.js';
 import { formatDeaths, type Deaths } from '../protocol/deaths.js';
 import { policyText } from '../protocol/policy-state.js';
 
@@ -35,6 +36,8 @@ export interface ProgramView {
   readonly givenUp: boolean;
   /** a backoff's pending restart (supervise/policy) */
   readonly restartAt: Tai64n | undefined;
+  /** supervise/readiness (protocol/readiness.ts), for a service that declares readiness or needs */
+  readonly readiness?: { record(): ReadinessRecord | undefined };
 }
 
 /** StatusFiles with a publication waiting for the end of this turn. */
@@ -70,6 +73,8 @@ export class StatusFiles {
   private lockFd: number | undefined;
   private logPipe: string | undefined;
   private lastRecord: string | undefined;
+  /** supervise/readiness as last written; null: absent; undefined: not known yet (one left by an earlier supervisor is removed) */
+  private lastReadiness: string | null | undefined;
   private lastDeaths = 0;
   /** supervise/policy as written ('' when there is none) */
   private lastPolicy = '';
@@ -131,6 +136,8 @@ export class StatusFiles {
       this.writeRecord(view.pid, view.startTime);
       this.lastPid = view.pid;
     }
+    // before the status it goes with: a client seeing a new run finds its readiness
+    this.writeReadiness(view.readiness?.record());
     const stat = statText(view.state, view.want, view.paused, view.gotTerm);
     if (stat !== this.lastStat) this.lastStat = this.writeFile('stat', stat) ? stat : undefined;
     const status = encodeStatus({
@@ -160,6 +167,21 @@ export class StatusFiles {
       if (errorCode(err) === 'ENOENT') this.lastPolicy = '';
       else this.warn(`unable to remove ${this.label}/policy: ${errorTextOf(err)}`);
     }
+  }
+
+  private writeReadiness(record: ReadinessRecord | undefined): void {
+    const text = record ? encodeReadiness(record) : null;
+    if (text === this.lastReadiness) return;
+    if (text !== null) {
+      this.lastReadiness = this.writeFile(READINESS_FILE, text) ? text : undefined;
+      return;
+    }
+    try {
+      unlinkSync(`${this.dir}/${READINESS_FILE}`);
+    } catch (err) {
+      if (errorCode(err) !== 'ENOENT') this.warn(`unable to remove ${this.label}/${READINESS_FILE}: ${errorTextOf(err)}`);
+    }
+    this.lastReadiness = null;
   }
 
   private writeRecord(pid: number, startTime: string | undefined): void {

@@ -35,7 +35,7 @@ const SIGSET_SIZE = 128;
 
 export interface PosixSpawnOptions {
   cwd: string;
-  /** what the child's fds 0, 1, 2, ... are: an fd of ours, or /dev/null */
+  /** what the child's fds 0, 1, 2, ... are: an fd of ours, or 'ignore' (/dev/null on 0-2, closed above) */
   fds: readonly (number | 'ignore')[];
   env: NodeJS.ProcessEnv;
   argv0?: string;
@@ -100,7 +100,10 @@ function addFds(actions: Buffer, fds: readonly (number | 'ignore')[]): void {
   const high = Math.max(n, ...sources) + 1;
   if (clash) for (const [i, fd] of fds.entries()) if (typeof fd === 'number') check(addDup2(actions, fd, high + i), 'posix_spawn_file_actions_adddup2');
   fds.forEach((fd, i) => {
-    if (fd === 'ignore') check(addOpen(actions, i, '/dev/null', O_RDWR, 0), 'posix_spawn_file_actions_addopen');
+    // 'ignore' is /dev/null on 0-2 and left closed above (as libuv does)
+    if (fd === 'ignore') {
+      if (i <= 2) check(addOpen(actions, i, '/dev/null', O_RDWR, 0), 'posix_spawn_file_actions_addopen');
+    }
     else {
       // a dup2 onto itself clears close-on-exec (glibc >= 2.29)
       check(addDup2(actions, clash ? high + i : fd, i), 'posix_spawn_file_actions_adddup2');
