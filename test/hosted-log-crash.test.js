@@ -114,25 +114,27 @@ function tail(file, n = 16) {
   }
 }
 
-test('runsvdir killed with SIGKILL under load, five times: every line logged once, in order, in every directory', async (t) => {
+test('runsvdir killed with SIGKILL under load, five times: every line logged once, in order, in every directory (one with a processor)', async (t) => {
   const base = tempDir();
   const svc = join(base, 'svc');
   // the service writes LINES numbered lines once, as fast as the pipe takes them
   makeService(svc, {
     run: `#!/bin/sh\n[ -e fed ] && exec sleep 1000000\n: >fed\nseq 1 ${LINES}\nexec sleep 1000000\n`,
-    'log/run': '#!/bin/sh\nexec svlogd -tt ./main ./copy\n',
+    'log/run': '#!/bin/sh\nexec svlogd -tt ./main ./copy ./proc\n',
   });
   for (const [name, size] of /** @type {const} */ ([
     ['main', 300000],
     ['copy', 700000],
+    ['proc', 500000],
   ])) {
     mkdirSync(join(svc, 'log', name));
-    writeFileSync(join(svc, 'log', name, 'config'), `s${size}\nn0\n`);
+    // proc: rotated files go through a processor (`!cat`: the same lines, in `.s` files)
+    writeFileSync(join(svc, 'log', name, 'config'), `s${size}\nn0\n${name === 'proc' ? '!cat\n' : ''}`);
   }
   const main = join(svc, 'log/main');
   const copy = join(svc, 'log/copy');
   const total = seqBytes(LINES) + LINES * STAMP;
-  const done = () => tail(join(main, 'current')).endsWith(` ${LINES}\n`) && tail(join(copy, 'current')).endsWith(` ${LINES}\n`);
+  const done = () => ['main', 'copy', 'proc'].every((d) => tail(join(svc, 'log', d, 'current')).endsWith(` ${LINES}\n`));
   let host = startDetached(bin('runsvdir'), [base]);
   groups.push(host.pid);
   await waitFor(() => stat(svc) === 'run\n' && supervisedPid(join(svc, 'log')) === host.pid, { timeout: 20000, what: 'service and hosted logger up' });
@@ -171,7 +173,7 @@ test('runsvdir killed with SIGKILL under load, five times: every line logged onc
     throw err;
   });
   const expected = Array.from({ length: LINES }, (_, i) => i + 1);
-  for (const dir of [main, copy]) {
+  for (const dir of [main, copy, join(svc, 'log/proc')]) {
     const numbers = numbersIn(dir);
     const distinct = new Set(numbers).size;
     assert.equal(numbers.length, LINES, `${dir}: ${numbers.length} lines, ${LINES - distinct} numbers missing, ${numbers.length - distinct} written twice`);

@@ -201,6 +201,7 @@ export class LogDir {
       return false;
     }
 
+    this.rotation.dropProcessedLeftovers();
     this.config = defaultConfig();
     let data: Buffer | undefined;
     try {

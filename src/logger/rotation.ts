@@ -62,6 +62,27 @@ export class Rotation {
     this.housekeeping = this.housekeeping.then(() => this.removeOld()).catch(() => {});
   }
 
+  /**
+   * At open: a `.u` whose `.s` exists was processed (the `.s` is only made
+   * once its processor succeeded) by a logger killed before it removed the
+   * `.u`: the `.u` goes, or its lines would be in the directory twice.
+   */
+  dropProcessedLeftovers(): void {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir.path);
+    } catch {
+      return;
+    }
+    const all = new Set(names);
+    for (const name of names) {
+      if (!isOldName(name) || name[26] !== 'u' || !all.has(`${name.slice(0, 26)}s`)) continue;
+      try {
+        fs.unlinkSync(this.file(name));
+      } catch {}
+    }
+  }
+
   /** At open: an unfinished `current` (or a planted link) is saved as `.u`, then the old-file limit applies. */
   async setAsideCurrent(): Promise<void> {
     const saved = this.uniqueName('u');
