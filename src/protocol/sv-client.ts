@@ -5,6 +5,7 @@
 // 420 ms sleep loop.
 import { statSync, watch, type FSWatcher } from 'node:fs';
 import { supervisorRunning, sendControl, readStatusBytes } from './control.js';
+import { declaresReadiness, readinessSuffix, readReadiness } from './readiness.js';
 import { parseRecord, statusBody, controlSkips, letterState, taiFromMillis, type SvRecord } from './sv-wait.js';
 import type { SvCommand } from './sv-commands.js';
 import type { Tai64n } from './tai64n.js';
@@ -175,6 +176,8 @@ export class SvSession {
     }
     const nowSec = taiFromMillis(this.now).sec;
     this.puts(statusBody(label, rec, nowSec, normallyUp));
+    // runit-ts's readiness and needs (supervise/readiness), when the service declares them (nothing under runit)
+    this.puts(readinessSuffix(readReadiness(`${dir}/supervise`), rec.state === 1 && rec.pid !== 0, taiFromMillis(this.now).sec));
     return rec.pid ? 1 : 2;
   }
 
@@ -249,6 +252,9 @@ export class SvSession {
       const state = letterState(letter, got.rec, this.tstart);
       if (state === 'fail') return 0;
       if (state === 'check') {
+        // up means ready for a service that declares readiness (supervise/readiness)
+        const readiness = readReadiness(`${dir}/supervise`);
+        if (declaresReadiness(readiness) && readiness!.state !== 'ready') return 0;
         if (checked === undefined) {
           const { runCheck } = await import('./sv-check.js');
           checked = await runCheck(dir, name, (text) => this.output.stderr(text));
@@ -287,7 +293,7 @@ export class SvSession {
     let wake: (() => void) | undefined;
     const watchers: FSWatcher[] = [];
     const onChange = (_event: string, file: string | Buffer | null) => {
-      if (file === null || String(file) === 'status') {
+      if (file === null || String(file) === 'status' || String(file) === 'readiness') {
         changed = true;
         wake?.();
       }

@@ -100,6 +100,12 @@ export interface SupervisorOptions {
   onLogPipe?: (owner: object, read: number | undefined) => void;
   /** a path (/proc/PID/fd/N) through which a pipe (`pipe:[inode]`) still held elsewhere can be reopened */
   findLogPipe?: (inode: string) => string | undefined;
+  /**
+   * The needed services to wait for before ./run first starts (runsvdir,
+   * from its needs graph: cycles and missing services left out); undefined:
+   * the supervisor reads needs/ itself (standalone runsv).
+   */
+  needs?: readonly { name: string; dir: string }[];
 }
 
 /** Where a supervisor's messages go; lines are prefixed `runsv NAME: `. */

@@ -18,6 +18,17 @@ import { Program } from './program.js';
 import { ProcessPlatform, processChild, type Reporter, type ServiceContext, type SupervisorOptions } from './platform.js';
 import { StatusFiles } from './status-files.js';
 import { SetupError, ensureSuperviseDir, takeLock, openControlFifo, openOkFifo } from './supervise-dir.js';
+import { resolve } from 'node:path';
+import { getUser } from '../sys/identity.js';
+import { grantSearch } from '../sys/acl.js';
+import { openDatagramSocket, type DatagramSocket } from '../sys/unix-dgram.js';
+import { parseNotifyDatagram, NOTIFY_MAX_DATAGRAM } from './notify-message.js';
+import { readNeeds, readNotifySocket } from './readiness-files.js';
+import { waitForNeeds, type NeededService } from './needs-wait.js';
+
+/** notify socket warnings (garbage, oversize): at most this many per window, then one line saying the rest are dropped */
+const NOTIFY_WARNINGS = 5;
+const NOTIFY_WARNING_WINDOW_MS = 10_000;
 
 export { SetupError };
 export type { InProcessLog, Reporter, SupervisorOptions } from './platform.js';
@@ -51,6 +62,11 @@ export class Supervisor {
   /** when the event loop last had a turn while letters were waiting */
   private lastTurn = 0;
   private resolveDone!: () => void;
+  /** the directory as given (needs/ siblings are named relative to it) */
+  private readonly givenDir: string;
+  private notifySocket: DatagramSocket | undefined;
+  private notifyWarnings = 0;
+  private notifyWindow = 0;
 
   /**
    * Set up `dir` as runsv does at start-up; throws SetupError with runit's
@@ -62,6 +78,7 @@ export class Supervisor {
     private readonly options: SupervisorOptions = {},
   ) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.givenDir = resolve(dir);
     // Like runsv's cwd, the directory is held by an fd and reached through
     // /proc/self/fd/N: renaming it (or the link to it) changes nothing.
     let dirFd: number;
@@ -85,7 +102,86 @@ export class Supervisor {
   /** Start supervising: the log service first, so the service's output has a reader. */
   start(): void {
     this.log?.begin();
+    this.holdForNeeds();
     this.main.begin();
+  }
+
+  /** needs/: ./run first starts once the needed services are up and ready (docs/readiness.md). */
+  private holdForNeeds(): void {
+    const needs = this.options.needs ?? this.readNeeds();
+    if (needs.length === 0) return;
+    let first = true;
+    const cancel = waitForNeeds(needs, (waiting) => {
+      if (first) this.main.readiness.waiting = waiting;
+      else this.main.waitFor(waiting);
+    });
+    first = false;
+    this.cleanups.push(cancel);
+  }
+
+  /** Standalone runsv: needs/ as the directory says, itself left out. */
+  private readNeeds(): NeededService[] {
+    const warn = (m: string) => this.reporter.warn(m);
+    const self = safeRealpath(this.givenDir);
+    const needs: NeededService[] = [];
+    for (const need of readNeeds(this.givenDir, warn)) {
+      if (need.dir === self) warn(`${need.name}: needs itself: ignored`);
+      else if (!need.exists) warn(`needs ${need.name}, which is not a service directory: not waited for`);
+      else needs.push({ name: need.name, dir: need.dir });
+    }
+    return needs;
+  }
+
+  /**
+   * notify-socket: supervise/notify, a datagram socket speaking sd_notify,
+   * for the supervisor's lifetime; NOTIFY_SOCKET names it in run's environment.
+   */
+  private openNotifySocket(): void {
+    const warn = (m: string) => this.reporter.warn(m);
+    const options = readNotifySocket(this.dir, warn);
+    if (!options) return;
+    const supervise = `${safeRealpath(this.dir)}/supervise`;
+    let owner: { uid: number; gid: number } | undefined;
+    if (options.owner && process.getuid?.() === 0) {
+      const m = /^(\d+):(\d+)$/.exec(options.owner);
+      owner = m ? { uid: Number(m[1]), gid: Number(m[2]) } : getUser(options.owner);
+      if (!owner) return warn(`unable to create supervise/notify: unknown account: ${options.owner}`);
+      try {
+        grantSearch(supervise, owner.uid, 0o700);
+      } catch (err) {
+        return warn(`unable to let ${options.owner} reach supervise/notify: ${errorTextOf(err)}`);
+      }
+    }
+    try {
+      this.notifySocket = openDatagramSocket(
+        `${supervise}/notify`,
+        {
+          message: (datagram) => {
+            const parsed = parseNotifyDatagram(datagram, NOTIFY_MAX_DATAGRAM);
+            const who = datagram.sender ? ` from pid ${datagram.sender.pid}` : '';
+            if (!parsed.accepted) return this.notifyWarn(`notify: ${parsed.reason}${who}: ignored`);
+            for (const w of parsed.warnings) this.notifyWarn(`notify: ${w}`);
+            if (parsed.effects.length) this.main.notify(parsed.effects);
+          },
+          error: (err) => this.notifyWarn(`unable to read supervise/notify: ${errorTextOf(err)}`),
+        },
+        { mode: 0o600, owner, maxSize: NOTIFY_MAX_DATAGRAM },
+      );
+    } catch (err) {
+      warn(`unable to create supervise/notify: ${errorTextOf(err)}`);
+    }
+  }
+
+  /** A bounded number of notify warnings per window: a flood of garbage costs a few lines. */
+  private notifyWarn(message: string): void {
+    const now = performance.now();
+    if (now - this.notifyWindow > NOTIFY_WARNING_WINDOW_MS) {
+      this.notifyWindow = now;
+      this.notifyWarnings = 0;
+    }
+    this.notifyWarnings++;
+    if (this.notifyWarnings <= NOTIFY_WARNINGS) this.reporter.warn(message);
+    else if (this.notifyWarnings === NOTIFY_WARNINGS + 1) this.reporter.warn('notify: more warnings in the next 10 seconds are not shown');
   }
 
   /**
@@ -107,6 +203,7 @@ export class Supervisor {
       options: this.options,
       reporter: this.reporter,
       logPipe: () => (this.logPipeClosed ? undefined : this.logPipe),
+      notifySocket: () => this.notifySocket?.path,
     };
     const program = new Program(new ProcessPlatform(service, isLog, files), isLog, want, () => this.checkExit());
     this.supervised.push({ program, files, label });
@@ -138,6 +235,7 @@ export class Supervisor {
       if (!s.program.isLog) logPipe = recorded;
     }
     if (this.log) this.openLogPipe(logPipe);
+    this.openNotifySocket();
     for (const { program, files, label } of this.supervised) this.listen(program, label, openControlFifo(files.dir, label));
     // no status is written here: start() follows in the same turn and
     // publishes each program once, already running where it starts
@@ -257,6 +355,8 @@ export class Supervisor {
     for (const { program } of this.supervised) program.close();
     // what was decided in this turn is published while the lock is still held
     for (const { files } of this.supervised) files.close();
+    this.notifySocket?.close();
+    this.notifySocket = undefined;
     for (const cancel of this.cleanups) cancel();
     this.cleanups.length = 0;
     for (const socket of this.sockets) socket.destroy();
@@ -274,5 +374,13 @@ function readTextFile(path: string): string | undefined {
     return readFileSync(path, 'latin1');
   } catch {
     return undefined;
+  }
+}
+
+function safeRealpath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
   }
 }
