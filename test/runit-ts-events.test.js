@@ -107,8 +107,16 @@ test('statusChanges and eventLine', () => {
     supervisorPid: null,
     inProcess: false,
     processes: null,
+    deaths: null,
+    lastExit: null,
+    givenUp: false,
+    restartAt: null,
   };
   assert.deepEqual(statusChanges(base, { ...base }), []);
+  assert.deepEqual(statusChanges({ ...base, state: 'down', pid: null }, { ...base, state: 'down', pid: null, want: 'down', givenUp: true }), [
+    'want down',
+    'given up',
+  ]);
   assert.deepEqual(statusChanges(base, { ...base, pid: 11 }), ['restart']);
   assert.deepEqual(statusChanges(base, { ...base, state: 'down', pid: null, want: 'down' }), ['want down', 'down']);
   assert.deepEqual(statusChanges({ ...base, state: 'down', pid: null }, { ...base, pid: 12 }), ['up']);

@@ -261,6 +261,10 @@ test('status formats: durations, sizes, colour only when asked', () => {
     supervisorPid: 1,
     inProcess: false,
     processes: null,
+    deaths: null,
+    lastExit: null,
+    givenUp: false,
+    restartAt: null,
     log: null,
   };
   assert.equal(statusTable([down], 105, false), 'SERVICE  STATE  PID  UPTIME  CPU  MEM\nx        down   -    5s      -    -    normally up, want up\n');

@@ -18,6 +18,7 @@ export type EventKind =
   | 'continued'
   | 'supervisor up'
   | 'supervisor down'
+  | 'given up'
   | 'added'
   | 'removed';
 
@@ -40,6 +41,7 @@ export function statusChanges(before: ProgramStatus, after: ProgramStatus): Even
   if (after.state !== null && before.state !== after.state) kinds.push(after.state === 'run' ? 'up' : after.state);
   else if (after.state === 'run' && before.pid !== after.pid) kinds.push('restart');
   if (after.paused !== null && before.paused !== null && before.paused !== after.paused) kinds.push(after.paused ? 'paused' : 'continued');
+  if (after.givenUp && !before.givenUp) kinds.push('given up');
   return kinds;
 }
 

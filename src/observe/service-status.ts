@@ -1,7 +1,9 @@
 // The status of a service as its supervise/ directory and /proc tell it:
 // a client of runit's on-disk protocol only, so it reads a service
 // supervised by Debian's runsv as well as one supervised by runit-ts.
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { deathLine, parseDeaths, type Deaths } from '../protocol/deaths.js';
+import { readPolicy } from '../protocol/policy-state.js';
 import { readStatusBytes, supervisorRunning } from '../protocol/control.js';
 import { parseRecord } from '../protocol/sv-wait.js';
 import { unixSeconds } from '../protocol/tai64n.js';
@@ -33,6 +35,14 @@ export interface ProgramStatus {
   inProcess: boolean;
   /** the process tree under `pid`; null for an in-process program (its cost is the supervisor's) */
   processes: ProcessUsage | null;
+  /** deaths since its supervisor started (runit-ts's supervise/deaths), null when none is recorded */
+  deaths: number | null;
+  /** how run last ended: `exitcode N` or `signal NAME`, null when none is recorded */
+  lastExit: string | null;
+  /** restarts stopped until `sv up` (runit-ts's restart policy) */
+  givenUp: boolean;
+  /** a backoff restart is due then (unix seconds), null when none */
+  restartAt: number | null;
 }
 
 export interface ServiceStatus extends ProgramStatus {
@@ -58,6 +68,28 @@ function unreadable(error: string, supervised = false): ProgramStatus {
     supervisorPid: null,
     inProcess: false,
     processes: null,
+    deaths: null,
+    lastExit: null,
+    givenUp: false,
+    restartAt: null,
+  };
+}
+
+/** runit-ts's supervise/deaths and supervise/policy (absent under runit). */
+function policyFigures(supervise: string): Pick<ProgramStatus, 'deaths' | 'lastExit' | 'givenUp' | 'restartAt'> {
+  let deaths: Deaths | undefined;
+  try {
+    deaths = parseDeaths(readFileSync(`${supervise}/deaths`, 'latin1'));
+  } catch {
+    deaths = undefined;
+  }
+  const last = deaths?.records.at(-1);
+  const policy = readPolicy(supervise);
+  return {
+    deaths: deaths?.total ?? null,
+    lastExit: last ? deathLine(last).slice(26) : null,
+    givenUp: policy?.givenUp ?? false,
+    restartAt: policy?.restartAt ? unixSeconds(policy.restartAt) : null,
   };
 }
 
@@ -125,6 +157,7 @@ export function readProgramStatus(dir: string, processes?: ProcessTable): Progra
     supervisorPid: null,
     inProcess: false,
     processes: null,
+    ...policyFigures(supervise),
   };
   return processes ? withProcesses(status, dir, processes) : status;
 }

@@ -19,6 +19,10 @@ function programJson(p: ProgramStatus, now: number) {
     gotTerm: p.gotTerm,
     supervisorPid: p.supervisorPid,
     inProcess: p.inProcess,
+    deaths: p.deaths,
+    lastExit: p.lastExit,
+    givenUp: p.givenUp,
+    restartIn: p.restartAt === null ? null : Math.max(0, Math.ceil(p.restartAt - now)),
     processes: p.processes && { count: p.processes.count, cpuSeconds: round(p.processes.cpuSeconds, 2), rssBytes: p.processes.rssBytes },
   };
 }
@@ -57,7 +61,7 @@ export function formatBytes(bytes: number): string {
 }
 
 /** What sv status would add after the time, and why a status is missing. */
-function notes(p: ProgramStatus): string {
+function notes(p: ProgramStatus, now: number): string {
   if (p.error !== null) return p.error;
   const running = p.pid !== null;
   const parts: string[] = [];
@@ -68,6 +72,9 @@ function notes(p: ProgramStatus): string {
   if (running && p.want === 'down') parts.push('want down');
   if (running && p.gotTerm) parts.push('got TERM');
   if (p.inProcess) parts.push("in-process (its pid is the supervisor's)");
+  if (p.givenUp) parts.push('given up');
+  if (p.restartAt !== null) parts.push(`restart in ${Math.max(0, Math.ceil(p.restartAt - now))}s`);
+  if (!running && p.lastExit !== null) parts.push(`last: ${p.lastExit}`);
   return parts.join(', ');
 }
 
@@ -95,7 +102,7 @@ export function statusTable(services: readonly ServiceStatus[], now: number, col
         p.since === null ? '-' : formatDuration(now - p.since),
         p.processes ? `${p.processes.cpuSeconds.toFixed(2)}s` : '-',
         p.processes ? formatBytes(p.processes.rssBytes) : '-',
-        notes(p),
+        notes(p, now),
       ],
       colour: stateColour(p),
     });

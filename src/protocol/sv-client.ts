@@ -6,6 +6,7 @@
 import { statSync, watch, type FSWatcher } from 'node:fs';
 import { supervisorRunning, sendControl, readStatusBytes } from './control.js';
 import { declaresReadiness, readinessSuffix, readReadiness } from './readiness.js';
+import { policyNote, readPolicy } from './policy-state.js';
 import { parseRecord, statusBody, controlSkips, letterState, taiFromMillis, type SvRecord } from './sv-wait.js';
 import type { SvCommand } from './sv-commands.js';
 import type { Tai64n } from './tai64n.js';
@@ -174,8 +175,9 @@ export class SvSession {
       }
       normallyUp = true;
     }
-    const nowSec = taiFromMillis(this.now).sec;
-    this.puts(statusBody(label, rec, nowSec, normallyUp));
+    const now = taiFromMillis(this.now);
+    // runit-ts's restart policy, when the service has one (nothing under runit)
+    this.puts(statusBody(label, rec, now.sec, normallyUp) + policyNote(readPolicy(`${dir}/supervise`), now));
     // runit-ts's readiness and needs (supervise/readiness), when the service declares them (nothing under runit)
     this.puts(readinessSuffix(readReadiness(`${dir}/supervise`), rec.state === 1 && rec.pid !== 0, taiFromMillis(this.now).sec));
     return rec.pid ? 1 : 2;
@@ -223,7 +225,8 @@ export class SvSession {
   control(name: string, dir: string, letters: string): -1 | 0 | 1 {
     const got = this.getStatus(dir, name);
     if (got.r !== 1) return -1;
-    if (controlSkips(letters, got.rec)) return 0;
+    // `up` during a backoff wait is sent although the service wants up already: it starts it now
+    if (controlSkips(letters, got.rec) && !(letters[0] === 'u' && readPolicy(`${dir}/supervise`)?.restartAt)) return 0;
     try {
       sendControl(`${dir}/supervise`, letters);
     } catch (err) {

@@ -47,6 +47,9 @@ function notes(p) {
   if (running && p.want === 'down') parts.push('want down');
   if (running && p.gotTerm) parts.push('got TERM');
   if (p.inProcess) parts.push('in-process');
+  if (p.givenUp) parts.push('given up');
+  if (p.restartIn !== null && p.restartIn !== undefined) parts.push(`restart in ${p.restartIn}s`);
+  if (!running && p.lastExit) parts.push(`last: ${p.lastExit}`);
   return parts.join(', ');
 }
 
