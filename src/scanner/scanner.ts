@@ -11,6 +11,8 @@ import { FdBudget } from './fd-budget.js';
 import { taiLabel, taiNow } from '../protocol/tai64n.js';
 import { errorTextOf } from '../sys/errstr.js';
 import type { SupervisorOptions } from '../supervisor/supervisor.js';
+import { readNeeds } from '../supervisor/readiness-files.js';
+import { needsGraph, ProblemLog, type NeedsGraph } from './start-order.js';
 
 export interface ScannerOptions {
   /** the service directory, absolute */
@@ -48,6 +50,11 @@ export class Scanner {
   private fallbackTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly ctx: HostContext;
+  /** needs/ of the services found by the last scan (docs/readiness.md) */
+  private graph: NeedsGraph = needsGraph(new Map());
+  private readonly problems = new ProblemLog();
+  /** needs/ warnings said already (each once while it lasts) */
+  private needsWarned = new Set<string>();
 
   /** read ends of the log pipes, held across this process's death (in-process mode) */
   private readonly holder: FdHolder | undefined;
@@ -85,10 +92,61 @@ export class Scanner {
   /** Stop watching and stop every service; resolves when all are down. */
   async stopAll(): Promise<void> {
     this.stopWatching();
-    const stops = [...this.services.values()].map((s) => s.host.stop(SHUTDOWN_KILL_AFTER_MS));
+    // a service stops once those that need it are down: needs/ in reverse
+    const stops = this.stopInOrder([...this.services.values()].map((s) => s.host), this.graph, SHUTDOWN_KILL_AFTER_MS);
     this.services.clear();
     await Promise.all(stops);
     this.holder?.stop();
+  }
+
+  /** Stop `hosts`, each once every one of them that needs it (in `graph`) is down. */
+  private stopInOrder(hosts: readonly ServiceHost[], graph: NeedsGraph, killAfterMs?: number): Promise<void>[] {
+    const byName = new Map(hosts.map((h) => [h.name, h]));
+    const stops = new Map<string, Promise<void>>();
+    const stop = (name: string, seen: Set<string>): Promise<void> => {
+      const known = stops.get(name);
+      if (known) return known;
+      seen.add(name);
+      const first = graph.dependents(name).filter((d) => byName.has(d) && !seen.has(d));
+      const host = byName.get(name)!;
+      const p = Promise.all(first.map((d) => stop(d, seen))).then(() => host.stop(killAfterMs));
+      stops.set(name, p);
+      return p;
+    };
+    return hosts.map((h) => stop(h.name, new Set()));
+  }
+
+  /**
+   * needs/ of every service, mapped to the services here (a symlink by the
+   * directory it reaches), as a graph; problems reported once while they last.
+   */
+  private readGraph(found: readonly { name: string; key: string }[]): NeedsGraph {
+    const { dir, warn } = this.options;
+    const byKey = new Map(found.map((f) => [f.key, f.name]));
+    const declared = new Map<string, string[]>();
+    const warned = new Set<string>();
+    for (const { name } of found) {
+      const needs = readNeeds(`${dir}/${name}`, (m) => {
+        const line = `${name}: ${m}`;
+        warned.add(line);
+        if (!this.needsWarned.has(line)) warn(line);
+      });
+      declared.set(
+        name,
+        needs.map((n) => {
+          try {
+            const st = statSync(n.dir, { bigint: true });
+            return byKey.get(`${st.dev}:${st.ino}`) ?? n.name;
+          } catch {
+            return n.name;
+          }
+        }),
+      );
+    }
+    this.needsWarned = warned;
+    const graph = needsGraph(declared);
+    for (const p of this.problems.update(graph.problems)) warn(p.message);
+    return graph;
   }
 
   /** runit's HUP with --isolate: TERM every runsv, forget them, do not wait. */
@@ -146,18 +204,29 @@ export class Scanner {
       this.watcher = undefined;
       return this.scheduleScan(RETRY_MS);
     }
+    const before = this.graph;
+    this.graph = this.readGraph(found);
     const seen = new Set<string>();
     for (const { name, key } of found) {
       seen.add(key);
-      if (this.services.has(key)) continue;
+      const needs = this.graph.needs(name).map((n) => ({ name: n, dir: `${dir}/${n}` }));
+      const tracked = this.services.get(key);
+      if (tracked) {
+        if (tracked.host instanceof HostedService) tracked.host.needs = needs;
+        continue;
+      }
       const host = this.options.isolate ? new IsolatedService(name, this.ctx) : new HostedService(name, this.ctx);
+      if (host instanceof HostedService) host.needs = needs;
       this.services.set(key, { key, host });
       host.start();
     }
+    const removed: ServiceHost[] = [];
     for (const [key, tracked] of this.services) {
       if (seen.has(key)) continue;
       this.services.delete(key);
-      void tracked.host.stop();
+      removed.push(tracked.host);
     }
+    // removed together: in reverse order of their needs, as at shutdown
+    if (removed.length) void Promise.all(this.stopInOrder(removed, before));
   }
 }

@@ -64,6 +64,8 @@ export class HostedService extends RestartingHost {
   private supervisor: Supervisor | undefined;
   /** refused for want of descriptors (said once, until it starts) */
   private waitingForFds = false;
+  /** the needed services run waits for (runsvdir's needs graph) */
+  needs: readonly { name: string; dir: string }[] = [];
 
   start(): void {
     const prefix = `runsv ${this.name}: `;
@@ -81,7 +83,7 @@ export class HostedService extends RestartingHost {
           warn: (m) => this.ctx.print(`${prefix}warning: ${m}`),
           fatal: (m) => this.ctx.print(`${prefix}fatal: ${m}`),
         },
-        this.ctx.supervisor,
+        { ...this.ctx.supervisor, needs: this.needs },
       );
     } catch (err) {
       this.supervisor = undefined;
