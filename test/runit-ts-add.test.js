@@ -217,7 +217,7 @@ exit 0
   // directories come before what they hold
   const order = r.entries.map((e) => e.path);
   for (const [i, p] of order.entries()) if (p.includes('/')) assert.ok(order.indexOf(p.slice(0, p.lastIndexOf('/'))) < i, p);
-  assert.deepEqual(r.inert.sort(), ['backoff', 'down-signal', 'give-up', 'needs/', 'notification-fd', 'notify-socket', 'timeout-finish', 'watchdog']);
+  assert.deepEqual(r.inert.sort(), ['needs/', 'notification-fd', 'notify-socket', 'watchdog']);
   // the smallest spec: no chpst, no env, the canonical log/run that runsvdir hosts in-process
   const small = renderService({ name: 'hello', command: { argv: ['sleep', '100'] } });
   assert.deepEqual(

@@ -29,11 +29,6 @@ export const NOT_ACTED_ON: Readonly<Record<string, string>> = {
   'notify-socket': 'readiness is not wired into the supervisor yet: no NOTIFY_SOCKET is given to run',
   watchdog: 'the watchdog is not wired into the supervisor yet',
   'needs/': 'start order is not wired into runsvdir yet: services start together',
-  backoff: "restart backoff is not wired yet: runit's one-second throttle applies",
-  'give-up': 'giving up is not wired yet: the service is restarted for ever',
-  'max-death-tally': 'the death tally is not kept yet',
-  'down-signal': 'down-signal is not wired yet: sv down sends TERM',
-  'timeout-finish': 'timeout-finish is not wired yet: ./finish may run as long as it likes',
 };
 
 /** What a spec cannot be written as; empty when it can. */
