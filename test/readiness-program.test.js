@@ -1,3 +1,4 @@
+// @ts-nocheck -- a duck-typed fake platform (see supervisor-program.test.js for the typed one)
 // Readiness in the per-program state machine with a fake clock (issue 13):
 // the watchdog, timeout-ready, RELOADING/READY, the notification pipe's
 // events, reset at each start, and ./run held while needs wait. No process

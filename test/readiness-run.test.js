@@ -117,7 +117,7 @@ test('sd_notify with Debian systemd-notify: READY=1 and STATUS= shown by sv stat
   });
   await waitFor(() => readiness(dir)?.state === 'ready', { what: 'ready' });
   const env = readFileSync(join(dir, 'env'), 'utf8');
-  assert.match(env, new RegExp(`^NOTIFY_SOCKET=/.*/supervise/notify$`, 'm'));
+  assert.match(env, /^NOTIFY_SOCKET=\/.*\/supervise\/notify$/m);
   assert.match(svStatus(dir), /^run: .*, ready \ds, status: accepting connections\n$/);
   assert.equal(readiness(dir)?.status, 'accepting connections');
 });
@@ -163,6 +163,7 @@ test('needs/ under runsvdir: b starts once a is ready (one start), stops before 
   const svdir = join(base, 'service');
   const log = join(base, 'log');
   mkdirSync(svdir);
+  /** @param {string} what */
   const note = (what) => `echo ${what} $(date +%s%N) >> ${log}`;
   makeService(join(svdir, 'a'), {
     'notification-fd': '3',

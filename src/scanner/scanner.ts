@@ -93,7 +93,11 @@ export class Scanner {
   async stopAll(): Promise<void> {
     this.stopWatching();
     // a service stops once those that need it are down: needs/ in reverse
-    const stops = this.stopInOrder([...this.services.values()].map((s) => s.host), this.graph, SHUTDOWN_KILL_AFTER_MS);
+    const stops = this.stopInOrder(
+      [...this.services.values()].map((s) => s.host),
+      this.graph,
+      SHUTDOWN_KILL_AFTER_MS,
+    );
     this.services.clear();
     await Promise.all(stops);
     this.holder?.stop();

@@ -103,8 +103,7 @@ function addFds(actions: Buffer, fds: readonly (number | 'ignore')[]): void {
     // 'ignore' is /dev/null on 0-2 and left closed above (as libuv does)
     if (fd === 'ignore') {
       if (i <= 2) check(addOpen(actions, i, '/dev/null', O_RDWR, 0), 'posix_spawn_file_actions_addopen');
-    }
-    else {
+    } else {
       // a dup2 onto itself clears close-on-exec (glibc >= 2.29)
       check(addDup2(actions, clash ? high + i : fd, i), 'posix_spawn_file_actions_adddup2');
       if (clash) check(addClose(actions, high + i), 'posix_spawn_file_actions_addclose');
