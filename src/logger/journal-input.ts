@@ -5,11 +5,11 @@
 // The logger records, at each rotation and when the spool is compacted,
 // how far its output has been written (record()); a logger started after
 // a kill replays the spool from that point (recovered, replayFrom()).
-// Readiness of the pipe comes from sys/readable-watch.ts (epoll on the
-// thread pool), since Node would read what it watches.
+// Readiness of the pipe comes from sys/fd-watch.ts (the one epoll set on
+// the thread pool), since Node would read what it watches.
 import * as fs from 'node:fs';
 import { spliceToFile, setPipeSize } from '../sys/splice.js';
-import { watchReadable, type ReadableWatch } from '../sys/readable-watch.js';
+import { watchReadableOnce, type ReadableWatch } from '../sys/fd-watch.js';
 import { encodeRecord, newestRecord, replayFrom, slotOffset, SLOT, SPOOL_START, type DirRecord, type JournalRecord } from './journal.js';
 import type { Input, InputHandlers } from './input.js';
 
@@ -82,7 +82,7 @@ export class JournalInput implements Input {
       this.spoolEnd = Math.max(size, SPOOL_START);
       // a pipe of our own: the host's descriptor stays as it is
       this.pipeFd = fs.openSync(`/proc/self/fd/${pipeFd}`, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-      this.watch = watchReadable(this.pipeFd, () => this.pump());
+      this.watch = watchReadableOnce(this.pipeFd, () => this.pump());
     } catch (err) {
       fs.closeSync(this.jfd);
       throw err;
