@@ -15,10 +15,12 @@ import { FdBudget, FD_PER_SERVICE, PENDING_MS, reserveFor, countDescriptors } fr
  * A process with `limit` descriptors, `base` of them open before any
  * service; a service opens `atOnce` when taken on and the rest of its
  * `perService` `openLaterMs` later.
+ * @param {{ limit: number, base?: number, perService?: number, atOnce?: number, openLaterMs?: number }} options
  */
 function world({ limit, base = 30, perService = FD_PER_SERVICE, atOnce = 5, openLaterMs = 1500 }) {
   let now = 0;
-  const services = []; // { at, later } admission times, when the rest is opened
+  /** @type {{ at: number, later: number }[]} admission times, when the rest is opened */
+  const services = [];
   const open = () => base + services.reduce((n, s) => n + atOnce + (now - s.at >= s.later ? perService - atOnce : 0), 0);
   const budget = new FdBudget(
     () => ({ open: open(), services: services.length }),
@@ -29,10 +31,12 @@ function world({ limit, base = 30, perService = FD_PER_SERVICE, atOnce = 5, open
     budget,
     open,
     services,
+    /** @param {number} ms */
     advance(ms) {
       now += ms;
     },
     /** every waiting service tries again, as RestartingHost does each second */
+    /** @param {number} waiting */
     tryAll(waiting) {
       let admitted = 0;
       for (let i = 0; i < waiting; i++) {
@@ -85,7 +89,7 @@ test('a service restarting again and again keeps no memory of its old admissions
   }
   // what is still pending: the last few, not 5,000
   assert.ok(w.budget.starting <= 4, `${w.budget.starting} starting`);
-  assert.ok(w.budget.pending.length <= 2048);
+  assert.ok(/** @type {any} */ (w.budget).pending.length <= 2048);
 });
 
 test('the reserve grows with the limit: 16 at 128, 400 at 20,000, at most 1,024', () => {
@@ -123,7 +127,7 @@ const mayRaiseHard = (() => {
   return eff !== undefined && (BigInt(`0x${eff}`) & (1n << 24n)) !== 0n;
 })();
 const nrOpen = Number(readFileSync('/proc/sys/fs/nr_open', 'utf8'));
-const openFiles = (limits) =>
+const openFiles = (/** @type {string | undefined} */ limits) =>
   /^Max open files\s+(\d+)\s+(\d+)/m
     .exec(limits ?? '')
     ?.slice(1)

@@ -27,7 +27,19 @@ function superviseDir() {
  * @param {Partial<import('../dist/supervisor/status-files.js').ProgramView>} [over]
  * @returns {import('../dist/supervisor/status-files.js').ProgramView}
  */
-const view = (over = {}) => ({ state: State.Run, want: 'up', paused: false, gotTerm: false, pid: 4242, startTime: '777', time: TIME, ...over });
+const view = (over = {}) => ({
+  state: State.Run,
+  want: /** @type {'up'} */ ('up'),
+  paused: false,
+  gotTerm: false,
+  pid: 4242,
+  startTime: '777',
+  time: TIME,
+  deaths: { total: 0, records: [] },
+  givenUp: false,
+  restartAt: undefined,
+  ...over,
+});
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 test('record: encoded and parsed back; an empty lock has none', () => {
