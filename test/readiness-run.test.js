@@ -120,6 +120,10 @@ test('sd_notify with Debian systemd-notify: READY=1 and STATUS= shown by sv stat
   assert.match(env, /^NOTIFY_SOCKET=\/.*\/supervise\/notify$/m);
   assert.match(svStatus(dir), /^run: .*, ready \ds, status: accepting connections\n$/);
   assert.equal(readiness(dir)?.status, 'accepting connections');
+  // runit-ts status shows it too
+  const json = JSON.parse(run(bin('runit-ts'), ['status', '--json', dir]).stdout).services[0];
+  assert.deepEqual([json.ready, json.readiness, json.statusText], [true, 'ready', 'accepting connections']);
+  assert.match(run(bin('runit-ts'), ['status', dir]).stdout, / ready, status: accepting connections\n$/);
 });
 
 test('sd_notify raw datagrams: RELOADING then READY; garbage and oversized datagrams ignored with bounded warnings', async () => {

@@ -111,6 +111,10 @@ test('statusChanges and eventLine', () => {
     lastExit: null,
     givenUp: false,
     restartAt: null,
+    ready: null,
+    readiness: null,
+    statusText: null,
+    waitingFor: [],
   };
   assert.deepEqual(statusChanges(base, { ...base }), []);
   assert.deepEqual(statusChanges({ ...base, state: 'down', pid: null }, { ...base, state: 'down', pid: null, want: 'down', givenUp: true }), [

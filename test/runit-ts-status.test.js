@@ -265,6 +265,10 @@ test('status formats: durations, sizes, colour only when asked', () => {
     lastExit: null,
     givenUp: false,
     restartAt: null,
+    ready: null,
+    readiness: null,
+    statusText: null,
+    waitingFor: [],
     log: null,
   };
   assert.equal(statusTable([down], 105, false), 'SERVICE  STATE  PID  UPTIME  CPU  MEM\nx        down   -    5s      -    -    normally up, want up\n');

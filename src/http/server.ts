@@ -90,6 +90,7 @@ function notReady(p: ProgramStatus): string | undefined {
   // a service someone took down on purpose does not make the host unready
   if (p.want === 'down') return undefined;
   if (p.state !== 'run') return `${p.state}, want up`;
+  if (p.ready === false) return `run, not ready (${p.readiness})`;
   return undefined;
 }
 

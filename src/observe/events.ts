@@ -19,6 +19,8 @@ export type EventKind =
   | 'supervisor up'
   | 'supervisor down'
   | 'given up'
+  | 'ready'
+  | 'not ready'
   | 'added'
   | 'removed';
 
@@ -42,6 +44,7 @@ export function statusChanges(before: ProgramStatus, after: ProgramStatus): Even
   else if (after.state === 'run' && before.pid !== after.pid) kinds.push('restart');
   if (after.paused !== null && before.paused !== null && before.paused !== after.paused) kinds.push(after.paused ? 'paused' : 'continued');
   if (after.givenUp && !before.givenUp) kinds.push('given up');
+  if (after.ready !== null && after.ready !== before.ready) kinds.push(after.ready ? 'ready' : 'not ready');
   return kinds;
 }
 

@@ -4,6 +4,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { deathLine, parseDeaths, type Deaths } from '../protocol/deaths.js';
 import { readPolicy } from '../protocol/policy-state.js';
+import { declaresReadiness, readReadiness } from '../protocol/readiness.js';
 import { readStatusBytes, supervisorRunning } from '../protocol/control.js';
 import { parseRecord } from '../protocol/sv-wait.js';
 import { unixSeconds } from '../protocol/tai64n.js';
@@ -43,6 +44,14 @@ export interface ProgramStatus {
   givenUp: boolean;
   /** a backoff restart is due then (unix seconds), null when none */
   restartAt: number | null;
+  /** ready (true), not ready (false), or null when readiness is not declared (runit-ts's supervise/readiness) */
+  ready: boolean | null;
+  /** the readiness state: ready, starting, late, reloading, stopping, never, down; null when not declared */
+  readiness: string | null;
+  /** the service's own STATUS= text (sd_notify), null when none */
+  statusText: string | null;
+  /** needed services it waits for before ./run starts (needs/) */
+  waitingFor: string[];
 }
 
 export interface ServiceStatus extends ProgramStatus {
@@ -72,6 +81,22 @@ function unreadable(error: string, supervised = false): ProgramStatus {
     lastExit: null,
     givenUp: false,
     restartAt: null,
+    ready: null,
+    readiness: null,
+    statusText: null,
+    waitingFor: [],
+  };
+}
+
+/** runit-ts's supervise/readiness (absent under runit, or without readiness files and needs/). */
+function readinessFigures(supervise: string): Pick<ProgramStatus, 'ready' | 'readiness' | 'statusText' | 'waitingFor'> {
+  const r = readReadiness(supervise);
+  const declared = declaresReadiness(r);
+  return {
+    ready: declared ? r!.state === 'ready' : null,
+    readiness: declared ? r!.state : null,
+    statusText: r?.status ? r.status : null,
+    waitingFor: r ? [...r.waiting] : [],
   };
 }
 
@@ -158,6 +183,7 @@ export function readProgramStatus(dir: string, processes?: ProcessTable): Progra
     inProcess: false,
     processes: null,
     ...policyFigures(supervise),
+    ...readinessFigures(supervise),
   };
   return processes ? withProcesses(status, dir, processes) : status;
 }

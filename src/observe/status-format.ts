@@ -23,6 +23,10 @@ function programJson(p: ProgramStatus, now: number) {
     lastExit: p.lastExit,
     givenUp: p.givenUp,
     restartIn: p.restartAt === null ? null : Math.max(0, Math.ceil(p.restartAt - now)),
+    ready: p.ready,
+    readiness: p.readiness,
+    statusText: p.statusText,
+    waitingFor: p.waitingFor,
     processes: p.processes && { count: p.processes.count, cpuSeconds: round(p.processes.cpuSeconds, 2), rssBytes: p.processes.rssBytes },
   };
 }
@@ -72,6 +76,9 @@ function notes(p: ProgramStatus, now: number): string {
   if (running && p.want === 'down') parts.push('want down');
   if (running && p.gotTerm) parts.push('got TERM');
   if (p.inProcess) parts.push("in-process (its pid is the supervisor's)");
+  if (p.readiness !== null && p.readiness !== 'down') parts.push(p.ready ? 'ready' : p.readiness === 'starting' ? 'not ready yet' : p.readiness);
+  if (p.waitingFor.length > 0) parts.push(`waiting for ${p.waitingFor.join(', ')}`);
+  if (p.statusText !== null) parts.push(`status: ${p.statusText}`);
   if (p.givenUp) parts.push('given up');
   if (p.restartAt !== null) parts.push(`restart in ${Math.max(0, Math.ceil(p.restartAt - now))}s`);
   if (!running && p.lastExit !== null) parts.push(`last: ${p.lastExit}`);

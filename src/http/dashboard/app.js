@@ -47,6 +47,9 @@ function notes(p) {
   if (running && p.want === 'down') parts.push('want down');
   if (running && p.gotTerm) parts.push('got TERM');
   if (p.inProcess) parts.push('in-process');
+  if (p.readiness && p.readiness !== 'down') parts.push(p.ready ? 'ready' : p.readiness === 'starting' ? 'not ready yet' : p.readiness);
+  if (p.waitingFor?.length) parts.push(`waiting for ${p.waitingFor.join(', ')}`);
+  if (p.statusText) parts.push(`status: ${p.statusText}`);
   if (p.givenUp) parts.push('given up');
   if (p.restartIn !== null && p.restartIn !== undefined) parts.push(`restart in ${p.restartIn}s`);
   if (!running && p.lastExit) parts.push(`last: ${p.lastExit}`);
