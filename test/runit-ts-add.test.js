@@ -24,6 +24,7 @@ import {
   isRoot,
   asUser,
   NOBODY,
+  othersBin,
   supervisedPid,
   childrenOf,
 } from './helpers.js';
@@ -631,7 +632,7 @@ test('bad input: a clear message, non-zero exit, nothing written', async () => {
   }
   if (isRoot) {
     // a services directory the user cannot write to
-    const [file, args] = asUser(NOBODY, bin('runit-ts'), ['add', 'x', '--dir', svdir, '--', 'sleep', '1']);
+    const [file, args] = asUser(NOBODY, othersBin('runit-ts'), ['add', 'x', '--dir', svdir, '--', 'sleep', '1']);
     const r = await runAsync(file, args, { env: { ...process.env, NO_COLOR: '1' } });
     assert.equal(r.code, 111);
     assert.match(r.stderr, new RegExp(`^runit-ts add: fatal: unable to create ${join(svdir, '\\.x\\.new-')}\\d+: access denied\n$`));
