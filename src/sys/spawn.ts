@@ -85,13 +85,8 @@ export function spawnChildAsync(
   if (!call) return Promise.resolve(undefined);
   [file, args, options] = call;
   if (!(usePosixSpawn ??= pidfdAvailable() && posixSpawnAvailable())) return Promise.resolve(spawnLibuv(file, args, options, onExit));
-  const spawned = posixSpawnAsync(file, args, {
-    cwd: options.cwd,
-    fds: options.stdio,
-    env: options.env ?? process.env,
-    argv0: options.argv0,
-    newSession: options.newSession,
-  });
+  const opts = { cwd: options.cwd, fds: options.stdio, env: options.env ?? process.env, argv0: options.argv0, newSession: options.newSession };
+  const spawned = inTurn(() => posixSpawnAsync(file, args, opts));
   return spawned.then(
     (pid) => {
       watchReap(pid, onExit);
@@ -99,6 +94,29 @@ export function spawnChildAsync(
     },
     (err) => notStarted(onExit, err),
   );
+}
+
+/**
+ * At most this many spawns in the thread pool at once, the others queued
+ * here: each call in flight holds a set of koffi's async stack and heap
+ * blocks (the first few stay resident), so a hundred services starting at
+ * once would cost about a megabyte of memory for good, for no speed on a
+ * machine of a few cores.
+ */
+const MAX_SPAWNS_IN_FLIGHT = 2;
+let inFlight = 0;
+const waiting: (() => void)[] = [];
+
+function inTurn<T>(call: () => Promise<T>): Promise<T> {
+  const run = (): Promise<T> => {
+    inFlight++;
+    return call().finally(() => {
+      inFlight--;
+      waiting.shift()?.();
+    });
+  };
+  if (inFlight < MAX_SPAWNS_IN_FLIGHT) return run();
+  return new Promise<void>((resolve) => waiting.push(resolve)).then(run);
 }
 
 /** The call as it is made: through /bin/sh's ulimit when the child needs another NOFILE limit; undefined when that failed (`onExit` told). */
