@@ -2,7 +2,8 @@
 // `npm run bench`: runit-ts against Debian's runit 2.1.2, side by side in
 // one run, every phase interleaving the two: memory and start time for N
 // services, restart after kill -9, sv, svlogd throughput, idle and
-// crash-loop CPU, chpst. Prints a markdown table (medians, ratio to runit,
+// crash-loop CPU, chpst, the restart of a service that execs chpst,
+// runit-ts status and /metrics at N services. Prints a markdown table (medians, ratio to runit,
 // targets) and writes results.json, RESULTS.md and charts/*.png.
 //
 //   node bench/run.js [--quick] [--out DIR] [--only LIST] [--root DIR]
@@ -10,7 +11,8 @@
 //              idle and crash-loop spells, 100k log lines); writes into a
 //              new temporary directory unless --out is given
 //     --out    where results.json, RESULTS.md and charts/ go (default: bench/)
-//     --only   a comma-separated subset of: sv, scale, tmpfs, floor, idle, crash, svlogd, chpst
+//     --only   a comma-separated subset of: sv, scale, tmpfs, floor, idle, crash, svlogd, chpst,
+//              chpstrestart, observe
 //              (tmpfs: the scale phase again with the services on a tmpfs;
 //              floor: runsvdir supervising nothing, one runsv with one service)
 //     --root   the runit-ts checkout to measure (its bin/ and dist/; default: this one)
@@ -25,7 +27,8 @@ import { spawnSync } from 'node:child_process';
 import { root, implementations, checkPrerequisites, flag, option, machine, loadMonitor, tempDir, table, median, ratio, fmt } from './lib.js';
 import { oneService, scale, floor, idle, crashLoop } from './supervision.js';
 import { throughput } from './svlogd.js';
-import { chpst, floorRows, FLOOR_HEADERS } from './chpst.js';
+import { chpst, chpstRestart, floorRows, FLOOR_HEADERS } from './chpst.js';
+import { observe, observeRows, OBSERVE_HEADERS } from './observe.js';
 import { report } from './report.js';
 
 const quick = flag('quick');
@@ -45,6 +48,8 @@ const config = quick
       crashLoop: { seconds: 5, rounds: 1 },
       svlogd: { lines: 100000, rounds: 1 },
       chpst: { rounds: 3, runs: 5 },
+      chpstRestart: { kills: 4 },
+      observe: { sizes: [100], rounds: 3, idleSeconds: 3 },
     }
   : {
       oneService: { rounds: 9, kills: 15 },
@@ -54,6 +59,8 @@ const config = quick
       crashLoop: { seconds: 20, rounds: 3 },
       svlogd: { lines: 1000000, rounds: 5 },
       chpst: { rounds: 7, runs: 10 },
+      chpstRestart: { kills: 15 },
+      observe: { sizes: [100, 1000], rounds: 9, idleSeconds: 10 },
     };
 
 const started = Date.now();
@@ -87,6 +94,11 @@ if (want('chpst')) {
   progress('chpst -u nobody true, sv status X and node -e 0');
   results.chpst = await chpst({ impls, ...config.chpst });
 }
+if (want('chpstrestart')) {
+  progress('kill -9 of a service whose run execs chpst -u nobody');
+  results.chpstRestart = await chpstRestart({ impls, ...config.chpstRestart });
+}
+if (want('observe')) results.observe = await observe({ ...config.observe, onProgress: progress });
 results.load = load.stop();
 results.seconds = Math.round((Date.now() - started) / 1000);
 
@@ -149,6 +161,52 @@ const floorTable = results.floor
       '',
     ].join('\n')
   : '';
+// issue 12's goals, each from the phase that measures it
+const goal = (what, value, target, met) => [what, value, target, value === 'n/a' ? 'not measured' : met ? 'met' : '**not met**'];
+const m12 = (xs) => (xs?.length ? median(xs) : Number.NaN);
+const startupRatio = results.chpst
+  ? Math.max(
+      ...floorRows(results.chpst)
+        .slice(2)
+        .map((r) => Number.parseFloat(r[3])),
+    )
+  : Number.NaN;
+const chpstRatio = results.chpstRestart ? m12(results.chpstRestart['runit-ts']) / m12(results.chpstRestart.runit) : Number.NaN;
+const bootRatio = (n) => {
+  const s = results.scale?.find((x) => x.n === n && x.log);
+  return s ? m12(s['runit-ts'].upMs) / m12(s.runit.upMs) : Number.NaN;
+};
+const crash = results.crashLoop;
+const perStart = (x) => m12(x.cpu.map((cpu, k) => cpu / x.starts[k]));
+const crashRatio = crash ? perStart(crash['runit-ts']) / perStart(crash.runit) : Number.NaN;
+const uss = (n, log) => {
+  const s = results.scale?.find((x) => x.n === n && x.log === log);
+  return s ? m12(s['runit-ts'].uss) / m12(s.runit.uss) : Number.NaN;
+};
+const hosted = rows.find((r) => r.id === 'hosted-mbs');
+const show = (x) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : 'n/a');
+const goals12 = [
+  'Issue 12, goals measured here (ratio = runit-ts ÷ runit unless said; goals 7 and 8 by bench/scale.js and bench/host-kill.js, below):',
+  '',
+  table(
+    ['goal', 'measured', 'target', ''],
+    [
+      goal('1. `sv status`, `chpst -u nobody true` vs `node -e 0` without NODE_EXTRA_CA_CERTS (worst)', show(startupRatio), '≤ 1.3×', startupRatio <= 1.3),
+      goal('2. kill -9 → the replacement of `exec chpst -u nobody PROG` runs PROG', show(chpstRatio), '≤ 1.5×', chpstRatio <= 1.5),
+      goal('3. all up, 100 services with loggers', show(bootRatio(100)), '≤ 0.7×', bootRatio(100) <= 0.7),
+      goal('3. all up, 1,000 services with loggers', show(bootRatio(1000)), '≤ 0.5×', bootRatio(1000) <= 0.5),
+      goal('4. crash loop: supervision CPU per restart', show(crashRatio), '≤ 1.0×', crashRatio <= 1),
+      goal('5. supervision USS, 100 services without loggers', show(uss(100, false)), '≤ 1.2×', uss(100, false) <= 1.2),
+      goal('6. a service writing into its in-process logger (MB/s)', show(hosted?.ratio ?? Number.NaN), '≥ 2×', (hosted?.ratio ?? 0) >= 2),
+    ],
+  ),
+  '',
+].join('\n');
+const observeTable = results.observe
+  ? ['Seeing the services (issue 15): wall ms, medians; `/metrics` goal ≤ 50 ms at 1,000:', '', table(OBSERVE_HEADERS, observeRows(results.observe)), ''].join(
+      '\n',
+    )
+  : '';
 results.summary = rows;
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -163,7 +221,7 @@ try {
 
 // sections written by hand (the start-up phases of bench/startup.js) are
 // kept when RESULTS.md is written again
-const KEPT = ['## Start-up by phase'];
+const KEPT = ['## Start-up by phase', '## Scale curve', '## No line lost when the host dies'];
 const previous = existsSync(join(outDir, 'RESULTS.md')) ? readFileSync(join(outDir, 'RESULTS.md'), 'utf8') : '';
 const kept = KEPT.flatMap((heading) => {
   const at = previous.indexOf(`\n${heading}`);
@@ -177,7 +235,7 @@ const l = results.load;
 const doc = [
   '# Benchmark results: runit-ts against Debian runit',
   '',
-  `Latest full run of \`npm run bench\` (\`node bench/run.js${quick ? ' --quick' : ''}\`), ${m.date.replace('T', ' ').slice(0, 16)} UTC, ${results.seconds} s. Medians over the rounds; **ratio = runit-ts ÷ runit**; targets from issue 8.`,
+  `Latest full run of \`npm run bench\` (\`node bench/run.js${quick ? ' --quick' : ''}\`), ${m.date.replace('T', ' ').slice(0, 16)} UTC, ${results.seconds} s. Medians over the rounds; **ratio = runit-ts ÷ runit**; the target column is issue 8's, issue 12's goals have a table of their own below.`,
   '',
   '| machine | |',
   '| --- | --- |',
@@ -194,6 +252,8 @@ const doc = [
   ...(startup ? [startup] : []),
   ...(boot ? [boot] : []),
   ...(floorTable ? [floorTable] : []),
+  goals12,
+  ...(observeTable ? [observeTable] : []),
   ...(charts.length ? ['Charts:', '', ...charts.map((c) => `![${relative(outDir, c)}](${relative(outDir, c)})`), ''] : []),
   '## How it measures',
   '',
@@ -214,4 +274,6 @@ console.log(markdown);
 if (startup) console.log(`\n${startup}`);
 if (boot) console.log(`\n${boot}`);
 if (floorTable) console.log(`\n${floorTable}`);
+console.log(`\n${goals12}`);
+if (observeTable) console.log(`\n${observeTable}`);
 progress(`wrote ${join(outDir, 'results.json')}, ${join(outDir, 'RESULTS.md')}${charts.length ? `, ${charts.length} charts` : ''}`);
