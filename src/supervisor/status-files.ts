@@ -8,7 +8,7 @@
 // its pid, so a host killed at any point leaves what the next one needs to
 // adopt. Pending writes are flushed when the supervisor exits and when the
 // process exits.
-import { ftruncateSync, unlinkSync, writeSync } from 'node:fs';
+import { fstatSync, ftruncateSync, unlinkSync, writeSync } from 'node:fs';
 import { errorCode } from '../sys/errors.js';
 import { encodeStatus, statText, type State, type Want } from '../protocol/status.js';
 import { writeAtomic, AtomicWriteError } from '../protocol/atomic-write.js';
@@ -71,6 +71,8 @@ export class StatusFiles {
   private lastStat: string | undefined;
   private lastStatus: Buffer | undefined;
   private lockFd: number | undefined;
+  /** the record's length in the lock file, as last written (or found) */
+  private recordLength: number | undefined;
   private logPipe: string | undefined;
   private lastRecord: string | undefined;
   /** supervise/readiness as last written; null: absent; undefined: not known yet (one left by an earlier supervisor is removed) */
@@ -184,16 +186,27 @@ export class StatusFiles {
     this.lastReadiness = null;
   }
 
+  /**
+   * Replace the record so that a kill at any point leaves a whole one (the
+   * old or the new): the new text is written over the old from offset 0,
+   * padded with newlines to the old length (a parser skips them), and only
+   * then is the file cut to the new length. A truncate first would leave
+   * an empty lock, and the next supervisor nothing to adopt.
+   */
   private writeRecord(pid: number, startTime: string | undefined): void {
     if (this.lockFd === undefined) return;
     const text = encodeRecord({ pid, startTime, logPipe: this.logPipe });
     if (text === this.lastRecord) return;
     try {
-      ftruncateSync(this.lockFd, 0);
-      // the lock is open O_APPEND: this lands at offset 0
-      writeSync(this.lockFd, text);
+      const bytes = Buffer.from(text, 'latin1');
+      const length = (this.recordLength ??= fstatSync(this.lockFd).size);
+      const padded = length > bytes.length ? Buffer.concat([bytes, Buffer.alloc(length - bytes.length, 0x0a)]) : bytes;
+      writeSync(this.lockFd, padded, 0, padded.length, 0);
+      if (padded.length > bytes.length) ftruncateSync(this.lockFd, bytes.length);
+      this.recordLength = bytes.length;
       this.lastRecord = text;
     } catch (err) {
+      this.recordLength = undefined;
       this.lastRecord = undefined;
       this.warn(`unable to write ${this.label}/lock: ${errorTextOf(err)}`);
     }

@@ -42,7 +42,8 @@ export function ensureSuperviseDir(base: string, label: string): void {
 export function takeLock(superviseDir: string, label: string): number {
   let fd: number;
   try {
-    fd = openSync(`${superviseDir}/lock`, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK, 0o600);
+    // not O_APPEND (runsv's): runit-ts's record is rewritten in place from offset 0 (status-files.ts)
+    fd = openSync(`${superviseDir}/lock`, constants.O_WRONLY | constants.O_CREAT | constants.O_NONBLOCK, 0o600);
   } catch (err) {
     fail(`unable to open ${label}/lock`, err);
   }
