@@ -28,6 +28,7 @@ function programJson(p: ProgramStatus, now: number) {
     statusText: p.statusText,
     waitingFor: p.waitingFor,
     processes: p.processes && { count: p.processes.count, cpuSeconds: round(p.processes.cpuSeconds, 2), rssBytes: p.processes.rssBytes },
+    notes: notes(p, now),
   };
 }
 

@@ -36,26 +36,6 @@ function stateClass(p) {
   return p.want === 'up' ? 'state-down' : '';
 }
 
-function notes(p) {
-  if (p.error) return p.error;
-  const running = p.pid !== null;
-  const parts = [];
-  if (running && p.normallyUp === false) parts.push('normally down');
-  if (!running && p.normallyUp === true) parts.push('normally up');
-  if (running && p.paused) parts.push('paused');
-  if (!running && p.want === 'up') parts.push('want up');
-  if (running && p.want === 'down') parts.push('want down');
-  if (running && p.gotTerm) parts.push('got TERM');
-  if (p.inProcess) parts.push('in-process');
-  if (p.readiness && p.readiness !== 'down') parts.push(p.ready ? 'ready' : p.readiness === 'starting' ? 'not ready yet' : p.readiness);
-  if (p.waitingFor?.length) parts.push(`waiting for ${p.waitingFor.join(', ')}`);
-  if (p.statusText) parts.push(`status: ${p.statusText}`);
-  if (p.givenUp) parts.push('given up');
-  if (p.restartIn !== null && p.restartIn !== undefined) parts.push(`restart in ${p.restartIn}s`);
-  if (!running && p.lastExit) parts.push(`last: ${p.lastExit}`);
-  return parts.join(', ');
-}
-
 const COLUMNS = ['service', 'state', 'pid', 'uptime', 'starts', 'cpu', 'memory', 'notes'];
 
 function fill(tr, label, p) {
@@ -67,7 +47,7 @@ function fill(tr, label, p) {
     p.startsSeen ?? 0,
     p.processes ? `${p.processes.cpuSeconds.toFixed(2)}s` : '-',
     p.processes ? bytes(p.processes.rssBytes) : '-',
-    notes(p),
+    p.notes,
   ];
   tr.replaceChildren(
     ...cells.map((text, i) => {
