@@ -1,6 +1,6 @@
 // runit-ts import FILE...: the command (src/cli/runit-ts.ts, import entry)
-// end to end — a Procfile with its .env, a supervisord.conf and a systemd
-// unit imported into a temporary $SVDIR through servicedir/write.ts, run by
+// end to end — a Procfile with its .env, a supervisord.conf, a systemd
+// unit and a PM2 ecosystem imported into a temporary $SVDIR through servicedir/write.ts, run by
 // runit-ts's runsvdir: the services come up, log to log/main/current and
 // stop with sv down. And its bad input: nothing is written.
 import assert from 'node:assert/strict';
@@ -53,6 +53,11 @@ function sources() {
       '',
     ].join('\n'),
   );
+  writeFileSync(join(app, 'worker.sh'), 'while :; do echo "pm2 worker $WHO"; sleep 0.2; done\n', { mode: 0o755 });
+  writeFileSync(
+    join(app, 'ecosystem.config.json'),
+    JSON.stringify({ apps: [{ name: 'pmworker', script: './worker.sh', cwd: app, env: { WHO: 'pm2' }, env_production: { WHO: 'pm2-prod' } }] }),
+  );
   return { app, svdir };
 }
 
@@ -72,13 +77,18 @@ test('--dry-run writes nothing and shows the files it would write', () => {
   assert.deepEqual(readdirSync(svdir), []);
 });
 
-test('a Procfile, a supervisord.conf and a unit imported, run under runsvdir: up, logging to log/main/current, stopped by sv down', async () => {
+test('a Procfile, a supervisord.conf, a unit and a PM2 ecosystem imported, run under runsvdir: up, logging to log/main/current, stopped by sv down', async () => {
   const { app, svdir } = sources();
-  for (const args of [[join(app, 'Procfile'), '--formation', 'web=2'], [join(app, 'supervisord.conf')], [join(app, 'loop.service')]]) {
+  for (const args of [
+    [join(app, 'Procfile'), '--formation', 'web=2'],
+    [join(app, 'supervisord.conf')],
+    [join(app, 'loop.service')],
+    [join(app, 'ecosystem.config.json'), '--env', 'production'],
+  ]) {
     const r = importCmd([...args, '--dir', svdir]);
     assert.equal(r.code, 0, r.stderr);
   }
-  assert.deepEqual(readdirSync(svdir).sort(), ['loop', 'ticker-0', 'ticker-1', 'web-1', 'web-2']);
+  assert.deepEqual(readdirSync(svdir).sort(), ['loop', 'pmworker', 'ticker-0', 'ticker-1', 'web-1', 'web-2']);
   assert.match(
     readText(join(svdir, 'loop/run')) ?? '',
     /^#!\/bin\/sh\n# loop: from .*loop\.service\n(# note: .*\n)*# note: Description: a shell loop\n# not mapped: \[Install\] WantedBy=multi-user.target: runsvdir starts everything in the directory\nexec 2>&1\n/,
@@ -90,6 +100,7 @@ test('a Procfile, a supervisord.conf and a unit imported, run under runsvdir: up
     'ticker-0': 'tick 0 blue',
     'ticker-1': 'tick 1 blue',
     loop: 'unit-says-hi unit-says-hi',
+    pmworker: 'pm2 worker pm2-prod',
   };
   const pids = [];
   for (const [name, line] of Object.entries(expected)) {
