@@ -2,7 +2,7 @@
 // process tree under its pid, read from /proc. Without a cgroup
 // per service (not yet), the tree is what can be measured: a process that
 // left it (double fork, setsid and reparent to init) is not counted.
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { pageSize } from '../sys/sysconf.js';
 
 /** /proc/PID/stat's times are in USER_HZ, which Linux fixes at 100 for user space. */
@@ -62,7 +62,7 @@ export class ProcessTable {
     const children: number[] = [];
     for (const tid of tasks) {
       try {
-        for (const word of readFileSync(`${this.proc}/${pid}/task/${tid}/children`, 'latin1').split(' ')) if (word !== '') children.push(Number(word));
+        for (const word of readSmall(`${this.proc}/${pid}/task/${tid}/children`).split(' ')) if (word !== '') children.push(Number(word));
       } catch {
         // the thread ended meanwhile
       }
@@ -95,7 +95,7 @@ export class ProcessTable {
       seen.add(p);
       let stat: ProcessInfo | undefined;
       try {
-        stat = parseStat(p, readFileSync(`${this.proc}/${p}/stat`, 'latin1'));
+        stat = parseStat(p, readSmall(`${this.proc}/${p}/stat`));
       } catch {
         stat = undefined; // gone meanwhile
       }
@@ -124,4 +124,23 @@ export function parseLocks(text: string): Map<string, number> {
     if (m && Number(m[1]) > 0) holders.set(m[2]!, Number(m[1]));
   }
   return holders;
+}
+
+const small = Buffer.allocUnsafe(4096);
+
+/**
+ * A short /proc file (stat, children) in one read through one reused
+ * buffer: readFileSync's fstat and allocation per file cost more than the
+ * read itself when a scrape reads a thousand of them. Throws as open does.
+ */
+function readSmall(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const n = readSync(fd, small, 0, small.length, null);
+    // longer (a process with hundreds of children): the rest too
+    if (n === small.length) return small.toString('latin1') + readFileSync(fd, 'latin1');
+    return small.toString('latin1', 0, n);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -130,10 +130,10 @@ function supervisorOf(supervise: string, processes: ProcessTable): number | null
 /** Whether `dir` has no `down` file; null when that cannot be told. */
 export function normallyUpIn(dir: string): boolean | null {
   try {
-    statSync(`${dir}/down`);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? true : null;
+    // the usual absence without an exception (a scrape asks for every service)
+    return statSync(`${dir}/down`, { throwIfNoEntry: false }) === undefined;
+  } catch {
+    return null;
   }
 }
 
