@@ -855,7 +855,8 @@ export async function startServe(svdir, args = []) {
  */
 export function http(to, path, { method = 'GET', headers = {} } = {}) {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', ...to, path, method, headers }, (res) => {
+    // a connection per request: Node 20's agent keeps sockets alive, and one reused as the server closes it hangs up
+    const req = request({ host: '127.0.0.1', ...to, path, method, headers, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (body += d));
