@@ -191,3 +191,29 @@ test('needs/ under runsvdir: b starts once a is ready (one start), stops before 
   const at = Object.fromEntries(fileLines(log).map((l) => l.split(' ')));
   assert.ok(BigInt(at['b-start']) > BigInt(at['a-ready']));
 });
+
+test('sv -w start on a service that never becomes ready: runit-ts sv times out as runit words it; Debian sv sees it run', async () => {
+  const dir = makeService(join(tempDir(), 'never'), { 'notification-fd': '3\n', down: '', run: '#!/bin/sh\nexec sleep 100\n' });
+  startDetached(bin('runsv'), [dir]);
+  await waitFor(() => existsSync(join(dir, 'supervise/ok')), { what: 'supervised' });
+  const r = run(bin('sv'), ['-w', '1', 'start', dir]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /^timeout: run: .*never: \(pid \d+\) \d+s, normally down, starting\n$/);
+  // the 20-byte status is runit's: Debian's sv sees a running service
+  assert.match(run(debian('sv'), ['status', dir]).stdout, /^run: .*never: \(pid \d+\) \d+s, normally down\n$/);
+});
+
+test('needs/ cycle under runsvdir: reported once, both still start', async () => {
+  const svdir = join(tempDir(), 'service');
+  makeService(join(svdir, 'a'), { 'needs/b': '', run: '#!/bin/sh\nexec sleep 100\n' });
+  makeService(join(svdir, 'b'), { 'needs/a': '', run: '#!/bin/sh\nexec sleep 100\n' });
+  const runsvdir = startDetached(bin('runsvdir'), [svdir]);
+  await running(join(svdir, 'a'));
+  await running(join(svdir, 'b'));
+  // one line per service in the cycle, once
+  const cycleLines = runsvdir.output.stderr.split('\n').filter((l) => l.includes('cycle')).sort();
+  assert.deepEqual(cycleLines, [
+    `runsvdir ${svdir}: warning: a: needs form a cycle: a -> b -> a: started without waiting for b`,
+    `runsvdir ${svdir}: warning: b: needs form a cycle: b -> a -> b: started without waiting for a`,
+  ]);
+});
