@@ -211,7 +211,10 @@ test('needs/ cycle under runsvdir: reported once, both still start', async () =>
   await running(join(svdir, 'a'));
   await running(join(svdir, 'b'));
   // one line per service in the cycle, once
-  const cycleLines = runsvdir.output.stderr.split('\n').filter((l) => l.includes('cycle')).sort();
+  const cycleLines = runsvdir.output.stderr
+    .split('\n')
+    .filter((l) => l.includes('cycle'))
+    .sort();
   assert.deepEqual(cycleLines, [
     `runsvdir ${svdir}: warning: a: needs form a cycle: a -> b -> a: started without waiting for b`,
     `runsvdir ${svdir}: warning: b: needs form a cycle: b -> a -> b: started without waiting for a`,
