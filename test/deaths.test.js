@@ -1,7 +1,8 @@
 // supervise/deaths: the record of how a program ended, each time.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatDeaths, parseDeaths, addDeath, deathsWithin, parseDeathTally, signalName } from '../dist/protocol/deaths.js';
+import { formatDeaths, parseDeaths, addDeath, deathsWithin, parseDeathTally } from '../dist/protocol/deaths.js';
+import { signalName } from '../dist/util/signals.js';
 import { TAI_OFFSET } from '../dist/protocol/tai64n.js';
 
 /** @param {number} unix */

@@ -10,12 +10,12 @@ import {
   nextBackoffMs,
   stablePeriodMs,
   parseGiveUp,
-  parseSignal,
   readDownSignal,
   readTimeoutFinish,
   readDeathTally,
   readBackoff,
 } from '../dist/supervisor/restart-policy.js';
+import { signalNumber as parseSignal } from '../dist/util/signals.js';
 
 test('backoff: FIRST CAP parsed; 1, 2, 4 ... CAP; back to FIRST after a stable run', () => {
   assert.deepEqual(parseBackoff('1 60\n'), { firstMs: 1000, capMs: 60000 });

@@ -28,7 +28,8 @@ import {
   supervisedPid,
   childrenOf,
 } from './helpers.js';
-import { renderService, runScript, shQuote, specProblems, envFileContent, SpecError, commentText } from '../dist/servicedir/render.js';
+import { renderService, runScript, specProblems, envFileContent, SpecError, commentText } from '../dist/servicedir/render.js';
+import { shQuote } from '../dist/util/sh-quote.js';
 import { parseEnvFile } from '../dist/servicedir/env-file.js';
 import { addSpec, parseBytes } from '../dist/servicedir/add-options.js';
 import { readEnvDir } from '../dist/chpst/envdir.js';

@@ -117,16 +117,6 @@ export function show(value: unknown): string {
  */
 export const STOP_RESTARTS = 'printf d > supervise/control; exit 125';
 
-/** A word quoted for sh only where it needs it. */
-export function shQuote(word: string): string {
-  if (word !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-export function shJoin(argv: readonly string[]): string {
-  return argv.map(shQuote).join(' ');
-}
-
 /** Whether a command line needs a shell (metacharacters, expansions, redirections). */
 export function needsShell(line: string): boolean {
   return /[|&;<>()$`\\*?[\]{}~#\n!]/.test(line);

@@ -4,7 +4,8 @@
 // `apps` becomes a service (NAME-1..N for instances).
 import { basename, extname, isAbsolute, resolve } from 'node:path';
 import { invalidServiceName, type NotMapped } from '../servicedir/spec.js';
-import { type Diagnostic, type ImportResult, parseBytes, STOP_RESTARTS, ServiceBuilder, shJoin, show, simpleWords } from './common.js';
+import { type Diagnostic, type ImportResult, parseBytes, STOP_RESTARTS, ServiceBuilder, show, simpleWords } from './common.js';
+import { shJoin } from '../util/sh-quote.js';
 
 export interface Pm2Options {
   /** the ecosystem file's directory: a relative cwd or script is resolved from it, as PM2 does */

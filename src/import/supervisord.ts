@@ -5,7 +5,8 @@
 // through the reader given, so the parser stays a function of its inputs.
 import { dirname, resolve } from 'node:path';
 import { invalidServiceName } from '../servicedir/spec.js';
-import { type Diagnostic, type ImportedService, type ImportResult, parseBytes, STOP_RESTARTS, ServiceBuilder, shJoin, signalName } from './common.js';
+import { type Diagnostic, type ImportedService, type ImportResult, parseBytes, STOP_RESTARTS, ServiceBuilder, signalName } from './common.js';
+import { shJoin } from '../util/sh-quote.js';
 import { expand, type IniSection, type IniValue, parseIni } from './ini.js';
 
 export interface ConfigReader {

@@ -7,7 +7,8 @@
 // reader given; nothing else is touched.
 import { basename } from 'node:path';
 import { invalidServiceName } from '../servicedir/spec.js';
-import { type Diagnostic, type ImportResult, parseBytes, STOP_RESTARTS, ServiceBuilder, shJoin, shQuote, signalName } from './common.js';
+import { type Diagnostic, type ImportResult, parseBytes, STOP_RESTARTS, ServiceBuilder, signalName } from './common.js';
+import { shJoin, shQuote } from '../util/sh-quote.js';
 
 export interface SystemdOptions {
   /** the contents of an EnvironmentFile=, or undefined when it cannot be read */

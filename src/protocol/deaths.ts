@@ -10,7 +10,7 @@
 // At most `max-death-tally` records are kept (s6's file and meaning:
 // 0 to 4096, default 100). Pure: the supervisor writes it, `runit-ts
 // status`, the HTTP server and the give-up policy read it.
-import { constants } from 'node:os';
+import { signalName, signalNumber } from '../util/signals.js';
 import { parseTaiLabel, taiLabel, unixSeconds, type Tai64n } from './tai64n.js';
 
 export const DEFAULT_DEATH_TALLY = 100;
@@ -23,20 +23,6 @@ export interface Deaths {
   total: number;
   /** the most recent ones, oldest first */
   records: Death[];
-}
-
-const signalNames = new Map(Object.entries(constants.signals).map(([name, number]) => [number, name]));
-
-/** SIGKILL for 9; `SIG37` for a number without a name. */
-export function signalName(signal: number): string {
-  return signalNames.get(signal) ?? `SIG${signal}`;
-}
-
-function signalNumber(name: string): number | undefined {
-  const known = (constants.signals as Record<string, number>)[name];
-  if (known !== undefined) return known;
-  const m = /^SIG(\d+)$/.exec(name);
-  return m ? Number(m[1]) : undefined;
 }
 
 /** One record as s6-svdt prints it. */

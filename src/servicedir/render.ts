@@ -3,6 +3,7 @@
 // disk atomically. docs/runit-ts.md ("runit-ts add") describes the layout.
 import { constants } from 'node:os';
 import { invalidServiceName, type ServiceSpec } from './spec.js';
+import { shQuote } from '../util/sh-quote.js';
 
 /** One entry of a service directory, relative to it; directories come before what they hold. */
 export type Entry = { path: string; type: 'dir'; mode: number } | { path: string; type: 'file'; mode: number; content: Buffer };
@@ -33,14 +34,6 @@ export const NOT_ACTED_ON: Readonly<Record<string, string>> = {
 
 /** What a spec cannot be written as; empty when it can. */
 export class SpecError extends Error {}
-
-const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
-
-/** `word` quoted for sh: as it is when nothing in it is special, else in single quotes. */
-export function shQuote(word: string): string {
-  if (SAFE_WORD.test(word)) return word;
-  return `'${word.replaceAll("'", `'\\''`)}'`;
-}
 
 /** Text made safe for one comment line of a script: control characters as \n, \t, \xNN. */
 export function commentText(text: string): string {

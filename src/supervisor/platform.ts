@@ -11,7 +11,7 @@ import { errorTextOf } from '../sys/errstr.js';
 import { findCustomControl, runCustomControl, type CustomControlContext } from './custom-control.js';
 import { readTimeoutKill } from './settings.js';
 import { readBackoff, readDeathTally, readDownSignal, readGiveUp, readTimeoutFinish, type RestartPolicy } from './restart-policy.js';
-import { signalName } from '../protocol/deaths.js';
+import { signalName } from '../util/signals.js';
 import type { ProgramView, StatusFiles } from './status-files.js';
 import type { ReadinessConfig } from './readiness.js';
 import { readNotificationFd, readTimeoutReady, readWatchdog } from './readiness-files.js';

@@ -4,25 +4,13 @@
 // reason out) and a reader in the style of settings.ts: absent means off,
 // unreadable or malformed means off with one warning, worded as runsv's
 // (the caller prefixes `runsv NAME: warning: `).
-import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { errorCode } from '../sys/errors.js';
 import { errorTextOf } from '../sys/errstr.js';
-import { parseUnsignedInteger } from './settings.js';
+import { parseUnsignedInteger, readOptional } from './settings.js';
 
 type Warn = (message: string) => void;
-
-/** The file's text, undefined when absent (or unreadable, with a warning). */
-export function readOptional(dir: string, name: string, warn: Warn): string | undefined {
-  try {
-    // read at each use: the usual absence without an exception
-    if (!statSync(`${dir}/${name}`, { throwIfNoEntry: false })) return undefined;
-    return readFileSync(`${dir}/${name}`, 'latin1');
-  } catch (err) {
-    if (errorCode(err) !== 'ENOENT') warn(`unable to read ${name}: ${errorTextOf(err)}`);
-    return undefined;
-  }
-}
 
 /** the soft descriptor limit services usually start with: a higher notification-fd could not be given to `run` */
 export const DEFAULT_FD_LIMIT = 1024;

@@ -4,10 +4,10 @@
 // backoff's arithmetic. Pure parsers and a pure policy; the readers follow
 // settings.ts (absent: runit's behaviour; malformed: runit's behaviour and
 // one warning, worded to follow `runsv NAME: warning: `).
-import { constants } from 'node:os';
+import { signalNumber } from '../util/signals.js';
 import { DEFAULT_DEATH_TALLY, parseDeathTally } from '../protocol/deaths.js';
-import { parseSeconds, readOptional } from './readiness-files.js';
-import { parseUnsignedInteger } from './settings.js';
+import { parseSeconds } from './readiness-files.js';
+import { parseUnsignedInteger, readOptional } from './settings.js';
 
 type Warn = (message: string) => void;
 
@@ -67,37 +67,24 @@ export function parseGiveUp(text: string): GiveUp | { error: string } {
   return { deaths, seconds };
 }
 
-/** A signal by name (`QUIT`, `SIGQUIT`) or number; undefined for anything else. */
-export function parseSignal(text: string): number | undefined {
-  const t = text.trim().toUpperCase();
-  const signals = constants.signals as Record<string, number>;
-  const byName = signals[t.startsWith('SIG') ? t : `SIG${t}`];
-  if (byName !== undefined) return byName;
-  const n = parseUnsignedInteger(t);
-  return n !== undefined && n >= 1 && n <= 64 ? n : undefined;
+/** A file parsed: undefined when absent, or malformed (with the parser's warning). */
+function readParsed<T extends object>(dir: string, name: string, parse: (text: string) => T | { error: string }, warn: Warn): T | undefined {
+  const text = readOptional(dir, name, warn);
+  if (text === undefined) return undefined;
+  const value = parse(text);
+  if ('error' in value) return void warn(value.error);
+  return value;
 }
 
-export function readBackoff(dir: string, warn: Warn): Backoff | undefined {
-  const text = readOptional(dir, 'backoff', warn);
-  if (text === undefined) return undefined;
-  const b = parseBackoff(text);
-  if ('error' in b) return void warn(b.error);
-  return b;
-}
+export const readBackoff = (dir: string, warn: Warn): Backoff | undefined => readParsed(dir, 'backoff', parseBackoff, warn);
 
-export function readGiveUp(dir: string, warn: Warn): GiveUp | undefined {
-  const text = readOptional(dir, 'give-up', warn);
-  if (text === undefined) return undefined;
-  const g = parseGiveUp(text);
-  if ('error' in g) return void warn(g.error);
-  return g;
-}
+export const readGiveUp = (dir: string, warn: Warn): GiveUp | undefined => readParsed(dir, 'give-up', parseGiveUp, warn);
 
 /** `down-signal` (s6): what `d` sends instead of TERM; absent or invalid: TERM. */
 export function readDownSignal(dir: string, warn: Warn): number | undefined {
   const text = readOptional(dir, 'down-signal', warn);
   if (text === undefined) return undefined;
-  const signal = parseSignal(text);
+  const signal = signalNumber(text);
   if (signal === undefined) warn(`invalid down-signal: unknown signal ${JSON.stringify(text.trim().slice(0, 20))}`);
   return signal;
 }

@@ -11,21 +11,26 @@ export function parseUnsignedInteger(text: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** An optional file's text: undefined when absent (or unreadable, with a warning `unable to read NAME: ...`). */
+export function readOptional(dir: string, name: string, warn: (message: string) => void): string | undefined {
+  const path = `${dir}/${name}`;
+  try {
+    // read at each use: the usual absence without an exception
+    if (!statSync(path, { throwIfNoEntry: false })) return undefined;
+    return readFileSync(path, 'latin1');
+  } catch (err) {
+    if (errorCode(err) !== 'ENOENT') warn(`unable to read ${name}: ${errorTextOf(err)}`);
+    return undefined;
+  }
+}
+
 /**
  * `timeout-kill` (s6): milliseconds after a stop's signal until SIGKILL.
  * Absent or 0: never. Unreadable or not a number: never, with a warning.
  */
 export function readTimeoutKill(dir: string, warn: (message: string) => void): number | undefined {
-  let text: string;
-  const path = `${dir}/timeout-kill`;
-  try {
-    // read at every stop: the usual absence without an exception
-    if (!statSync(path, { throwIfNoEntry: false })) return undefined;
-    text = readFileSync(path, 'latin1');
-  } catch (err) {
-    if (errorCode(err) !== 'ENOENT') warn(`unable to read timeout-kill: ${errorTextOf(err)}`);
-    return undefined;
-  }
+  const text = readOptional(dir, 'timeout-kill', warn);
+  if (text === undefined) return undefined;
   const ms = parseUnsignedInteger(text);
   if (ms === undefined) warn('invalid timeout-kill: not a number of milliseconds');
   return ms || undefined;
