@@ -133,6 +133,10 @@ for (const host of HOSTS) {
       assert.equal(readText(join(dir, 'supervise/policy')), 'given up\n');
       assert.equal(readText(join(dir, 'starts')), 'x\n');
       assert.equal(readText(join(dir, 'finished')), '1 0\n');
+      // machine-readable too
+      const json = JSON.parse(run(bin('runit-ts'), ['status', '--json', dir]).stdout).services[0];
+      assert.equal(json.givenUp, true);
+      assert.equal(json.want, 'down');
       await waitFor(() => stderrOf(hosts).includes(`${host.prefix(svdir, 'once')}warning: given up after ./finish exited 125: sv up starts it again\n`), {
         what: 'the give-up warning',
       });
