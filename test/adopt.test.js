@@ -108,7 +108,7 @@ test('a recorded pid that is now another process is never adopted', async () => 
   process.kill(runsv.pid, 'SIGKILL');
   await runsv.exited;
   // as if the pid had been reused: same pid, another start time
-  // the record in supervise/lock: `PID STARTTIME` (supervisor/supervise-record.ts)
+  // the record in supervise/lock: `PID STARTTIME` (protocol/supervise-record.ts)
   const [, start] = (readText(join(svc, 'supervise/lock')) ?? '').split('\n')[0].split(' ');
   assert.match(start, /^\d+$/);
   writeFileSync(join(svc, 'supervise/lock'), `${pid} ${Number(start) + 1}\n`);

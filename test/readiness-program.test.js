@@ -45,6 +45,24 @@ class FakePlatform {
   timeoutFinish() {
     return undefined;
   }
+  leftovers() {
+    return false;
+  }
+  signalLeftovers() {}
+  whenNoLeftovers() {
+    return () => {};
+  }
+  release() {}
+  adopted() {}
+  containment() {
+    return 'none';
+  }
+  memoryLimit() {
+    return undefined;
+  }
+  memoryUsage() {
+    return undefined;
+  }
   now() {
     const sec = Math.floor(this.micros / 1e6);
     return { sec: TAI_OFFSET + BigInt(sec), nsec: (this.micros - sec * 1e6) * 1000 };

@@ -21,7 +21,7 @@ import {
   childrenOf,
 } from './helpers.js';
 import { parseOptions } from '../dist/util/options.js';
-import { parseStat, parseLocks, lockKey } from '../dist/observe/processes.js';
+import { parseStat, parseLocks, lockKey } from '../dist/sys/process-table.js';
 import { formatDuration, formatBytes, statusTable } from '../dist/observe/status-format.js';
 
 after(stopAll);
@@ -167,7 +167,7 @@ test('runit-ts: usage, unknown commands and options, --help', () => {
   assert.match(unknown.stderr, /^runit-ts: unknown command: frobnicate\n/);
   const badOption = run(bin('runit-ts'), ['status', '--jsn']);
   assert.equal(badOption.code, 100);
-  assert.equal(badOption.stderr, 'runit-ts status: unknown option: --jsn\nusage: runit-ts status [--json] [service ...]\n\n');
+  assert.equal(badOption.stderr, 'runit-ts status: unknown option: --jsn\nusage: runit-ts status [--json] [--verbose] [service ...]\n\n');
   const help = run(bin('runit-ts'), ['status', '--help']);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^usage: runit-ts status \[--json\] \[service \.\.\.\]\n/);

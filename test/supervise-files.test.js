@@ -9,7 +9,7 @@ import { mkdirSync, openSync, closeSync, readFileSync, existsSync, watch, consta
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { StatusFiles, flushPending } from '../dist/supervisor/status-files.js';
-import { encodeRecord, parseRecord } from '../dist/supervisor/supervise-record.js';
+import { encodeRecord, parseRecord } from '../dist/protocol/supervise-record.js';
 import { decodeStatus, State } from '../dist/protocol/status.js';
 import { root, tempDir, readText } from './helpers.js';
 
@@ -52,6 +52,11 @@ test('record: encoded and parsed back; an empty lock has none', () => {
   // a rewrite is padded with newlines before the file is cut to size: a kill in between leaves the new record
   assert.deepEqual(parseRecord('12 345\n\n\n\n\n\n'), { pid: 12, startTime: '345', logPipe: undefined });
   assert.equal(parseRecord(''), undefined);
+  // what contains the process, on a third line (docs/containment.md)
+  const contained = { pid: 12, startTime: '345', logPipe: undefined, containment: 'cgroup /sys/fs/cgroup/runit-ts/srv-web' };
+  assert.equal(encodeRecord(contained), '12 345\n\ncgroup /sys/fs/cgroup/runit-ts/srv-web\n');
+  assert.deepEqual(parseRecord(encodeRecord(contained)), contained);
+  assert.deepEqual(parseRecord('12 345\npipe:[1]\npgrp\n\n\n'), { pid: 12, startTime: '345', logPipe: 'pipe:[1]', containment: 'pgrp' });
   // garbage is no record of a process
   assert.deepEqual(parseRecord('12 x\nnot a pipe\n'), { pid: 0, startTime: undefined, logPipe: undefined });
 });

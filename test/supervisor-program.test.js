@@ -3,7 +3,7 @@
 // decides. No process is started and nothing sleeps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Program, FORK_RETRY_MS } from '../dist/supervisor/program.js';
+import { Program, FORK_RETRY_MS, LEFTOVER_KILL_MS, LEFTOVER_GRACE_MS, MEMORY_CHECK_MS } from '../dist/supervisor/program.js';
 import { State } from '../dist/protocol/status.js';
 import { TAI_OFFSET } from '../dist/protocol/tai64n.js';
 
@@ -18,9 +18,11 @@ class FakeChild {
    * @param {'run' | 'finish'} what
    * @param {readonly string[]} args
    * @param {(status: ExitStatus) => void} onExit
+   * @param {import('../dist/supervisor/platform.js').StartExtra} [extra]
    */
-  constructor(pid, what, args, onExit) {
+  constructor(pid, what, args, onExit, extra) {
     this.pid = pid;
+    this.extra = extra;
     this.startTime = String(pid);
     this.what = what;
     this.args = args;
@@ -76,31 +78,43 @@ class FakePlatform {
     this.deferStarts = false;
     /** @type {(() => void)[]} */
     this.pendingStarts = [];
+    /** @type {{ signals: NodeJS.Signals[], onEmpty?: () => void } | undefined} what the exiting process leaves behind */
+    this.left = undefined;
+    /** @type {number | undefined} */
+    this.released = undefined;
+    /** @type {number | undefined} */
+    this.adoptedPid = undefined;
+    /** @type {number | undefined} */
+    this.memoryLimitBytes = undefined;
+    /** @type {number | undefined} */
+    this.memoryBytes = undefined;
   }
   /**
    * @param {'run' | 'finish'} what
    * @param {readonly string[]} args
    * @param {(status: ExitStatus) => void} onExit
+   * @param {import('../dist/supervisor/platform.js').StartExtra} [extra]
    */
-  start(what, args, onExit) {
+  start(what, args, onExit, extra) {
     if (this.deferStarts) {
       // the start completes when the test calls the release it leaves
-      return new Promise((resolve) => this.pendingStarts.push(() => resolve(this.startNow(what, args, onExit))));
+      return new Promise((resolve) => this.pendingStarts.push(() => resolve(this.startNow(what, args, onExit, extra))));
     }
-    return this.startNow(what, args, onExit);
+    return this.startNow(what, args, onExit, extra);
   }
   /**
    * @param {'run' | 'finish'} what
    * @param {readonly string[]} args
    * @param {(status: ExitStatus) => void} onExit
+   * @param {import('../dist/supervisor/platform.js').StartExtra} [extra]
    */
-  startNow(what, args, onExit) {
+  startNow(what, args, onExit, extra) {
     const error = this.startErrors.shift();
     if (error) {
       queueMicrotask(() => onExit({ execError: error }));
       return undefined;
     }
-    const child = new FakeChild(100 + this.children.length, what, args, onExit);
+    const child = new FakeChild(100 + this.children.length, what, args, onExit, extra);
     this.children.push(child);
     return child;
   }
@@ -125,6 +139,44 @@ class FakePlatform {
   }
   timeoutFinish() {
     return this.timeoutFinishMs;
+  }
+  /** the processes the last start left behind (containment), by the signals they got */
+  leftovers() {
+    return this.left !== undefined;
+  }
+  /** @param {NodeJS.Signals} signal */
+  signalLeftovers(signal) {
+    this.left?.signals.push(signal);
+  }
+  /** @param {() => void} onEmpty */
+  whenNoLeftovers(onEmpty) {
+    if (this.left) this.left.onEmpty = onEmpty;
+    return () => {
+      if (this.left) this.left.onEmpty = undefined;
+    };
+  }
+  /** The leftovers exit: the program goes on. */
+  leftoversGone() {
+    const left = this.left;
+    this.left = undefined;
+    left?.onEmpty?.();
+  }
+  release() {
+    this.released = (this.released ?? 0) + 1;
+  }
+  /** @param {number} pid */
+  adopted(pid) {
+    this.adoptedPid = pid;
+  }
+  containment() {
+    return 'none';
+  }
+  memoryLimit() {
+    return this.memoryLimitBytes;
+  }
+  /** @param {number} _pid */
+  memoryUsage(_pid) {
+    return this.memoryBytes;
   }
   now() {
     const sec = Math.floor(this.micros / 1e6);
@@ -555,4 +607,104 @@ test('program: down-signal is what a stop sends; timeout-finish kills a ./finish
   platform.advance(1);
   assert.deepEqual(finish.signals, ['SIGKILL']);
   assert.deepEqual(platform.warnings, ['./finish still running after timeout-finish (500 ms): killed']);
+});
+
+test('program: containment: what run left is sent TERM and CONT; finish runs only once it is gone, the state stays run meanwhile', async () => {
+  const { platform, program } = started({ finish: true });
+  const run = platform.lastChild;
+  platform.left = { signals: [] };
+  run.exit({ code: 0, signal: 0 });
+  assert.deepEqual(platform.left?.signals, ['SIGTERM', 'SIGCONT']);
+  assert.equal(platform.children.length, 1, 'finish waits for the leftovers');
+  assert.equal(program.state, State.Run);
+  assert.equal(program.pid, run.pid);
+  // a letter meanwhile signals nothing: the process it would name has exited
+  await program.control('k');
+  assert.deepEqual(run.signals, []);
+  platform.leftoversGone();
+  assert.equal(platform.children.length, 2);
+  assert.equal(platform.lastChild.what, 'finish');
+  assert.equal(program.state, State.Finish);
+});
+
+test('program: containment: leftovers that ignore TERM are killed after 2 s (or timeout-kill), then the restart follows', () => {
+  for (const [timeoutKill, killAt] of [
+    [undefined, LEFTOVER_KILL_MS],
+    [300, 300],
+  ]) {
+    const { platform } = started({ timeoutKill });
+    platform.advance(5000);
+    platform.left = { signals: [] };
+    platform.lastChild.exit({ code: 1, signal: 0 });
+    platform.advance(killAt - 1);
+    assert.deepEqual(platform.left?.signals, ['SIGTERM', 'SIGCONT']);
+    platform.advance(1);
+    assert.deepEqual(platform.left?.signals, ['SIGTERM', 'SIGCONT', 'SIGKILL']);
+    assert.equal(platform.children.length, 1);
+    platform.leftoversGone();
+    assert.equal(platform.children.length, 2, 'restarted once the leftovers are gone');
+  }
+});
+
+test('program: containment: leftovers that outlive SIGKILL (uninterruptible) hold the service 1 s more, then a warning and it goes on', () => {
+  const { platform, program } = started({ timeoutKill: 100 });
+  platform.advance(5000);
+  platform.left = { signals: [] };
+  platform.lastChild.exit({ code: 1, signal: 0 });
+  platform.advance(100 + LEFTOVER_GRACE_MS - 1);
+  assert.equal(platform.children.length, 1);
+  platform.advance(1);
+  assert.equal(platform.children.length, 2);
+  assert.match(platform.warnings.at(-1) ?? '', /^processes left by pid 100 still there 1000 ms after SIGKILL: going on without them$/);
+  assert.equal(program.state, State.Run);
+});
+
+test('program: timeout-kill SIGKILL goes to the whole unit; a down program releases its cgroup', async () => {
+  const { platform, program } = started({ timeoutKill: 500 });
+  await program.control('d');
+  platform.left = { signals: [] };
+  platform.advance(500);
+  assert.deepEqual(platform.lastChild.signals, ['SIGTERM', 'SIGCONT', 'SIGKILL']);
+  assert.deepEqual(platform.left?.signals, ['SIGKILL']);
+  platform.lastChild.exit({ code: null, signal: 9 });
+  assert.equal(program.state, State.Run, 'not down while something of it is left');
+  platform.leftoversGone();
+  assert.equal(program.state, State.Down);
+  assert.equal(platform.released, 1);
+});
+
+test('program: EXTEND_TIMEOUT_USEC during a stop moves its SIGKILL later, never earlier', async () => {
+  const { platform, program } = started({ timeoutKill: 500 });
+  await program.control('d');
+  platform.advance(400);
+  program.notify([{ kind: 'extend-timeout', usec: 50_000 }]); // 50 ms: earlier than the 100 ms left
+  program.notify([{ kind: 'extend-timeout', usec: 1_000_000 }]);
+  platform.advance(999);
+  assert.deepEqual(platform.lastChild.signals, ['SIGTERM', 'SIGCONT']);
+  platform.advance(1);
+  assert.deepEqual(platform.lastChild.signals, ['SIGTERM', 'SIGCONT', 'SIGKILL']);
+});
+
+test('program: memory-restart: looked at each second; over the limit, a warning, TERM, finish told oom-kill, and a restart', async () => {
+  const { platform, program } = started({ finish: true });
+  // the limit is read at each start of run: this one has none, nothing is looked at
+  platform.advance(5000);
+  assert.equal(platform.timers.filter((t) => t.live).length, 0);
+  platform.memoryLimitBytes = 1000;
+  platform.memoryBytes = 1000;
+  platform.lastChild.exit({ code: 0, signal: 0 });
+  platform.lastChild.exit({ code: 0, signal: 0 }); // finish
+  const run = platform.lastChild;
+  assert.equal(run.what, 'run');
+  platform.advance(MEMORY_CHECK_MS);
+  assert.deepEqual(run.signals, [], 'at the limit is not over it');
+  platform.memoryBytes = 1001;
+  platform.advance(MEMORY_CHECK_MS);
+  await settle();
+  assert.deepEqual(run.signals, ['SIGTERM']);
+  assert.equal(platform.warnings.at(-1), 'memory 1001 bytes over memory-restart 1000: restarting');
+  assert.equal(program.want, 'up');
+  run.exit({ code: null, signal: 15 });
+  assert.equal(platform.lastChild.what, 'finish');
+  assert.equal(platform.lastChild.extra?.serviceResult, 'oom-kill');
 });

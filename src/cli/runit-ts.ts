@@ -24,9 +24,10 @@ const HELP: OptionSpec = { help: { value: false, short: 'h' } };
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
   status: {
-    usage: 'status [--json] [service ...]',
-    summary: 'state, pid, uptime, CPU and memory of every service in $SVDIR (or those named) and of its log service',
-    options: { ...HELP, json: { value: false } },
+    usage: 'status [--json] [--verbose] [service ...]',
+    summary:
+      'state, pid, uptime, CPU and memory of every service in $SVDIR (or those named) and of its log service; --verbose adds what contains each (its cgroup, or its process group)',
+    options: { ...HELP, json: { value: false }, verbose: { value: false, short: 'v' } },
     async run(options, operands) {
       const { readServices } = await import('../observe/service-status.js');
       const { statusJson, statusTable } = await import('../observe/status-format.js');
@@ -40,7 +41,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       }
       const now = Date.now() / 1000;
       if (options.has('json')) writeOut(statusJson(services, now));
-      else writeOut(statusTable(services, now, colourWanted()));
+      else writeOut(statusTable(services, now, colourWanted(), options.has('verbose')));
       return Math.min(99, services.filter((s) => s.error !== null).length);
     },
   },

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { sendControl } from '../protocol/control.js';
 import { ServiceEvents, type ServiceEvent } from '../observe/events.js';
 import { normallyUpIn, readServices, serviceDir, withProcesses, type ServiceStatus, type ProgramStatus } from '../observe/service-status.js';
-import { ProcessTable } from '../observe/processes.js';
+import { ProcessTable } from '../sys/process-table.js';
 import { serviceJson, statusDocument } from '../observe/status-format.js';
 import { findLogDir, presentLine } from '../observe/log-dir.js';
 import { LogFollower, lastLines } from '../observe/log-follow.js';

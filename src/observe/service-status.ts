@@ -10,7 +10,9 @@ import { parseRecord } from '../protocol/sv-wait.js';
 import { unixSeconds } from '../protocol/tai64n.js';
 import { errorTextOf } from '../sys/errstr.js';
 import { scanServices } from '../protocol/service-list.js';
-import { ProcessTable, type ProcessUsage } from './processes.js';
+import { ProcessTable, type ProcessUsage } from '../sys/process-table.js';
+import { parseRecord as parseSuperviseRecord } from '../protocol/supervise-record.js';
+import { cgroupUsage } from '../sys/cgroup.js';
 
 export type ProgramState = 'down' | 'run' | 'finish';
 
@@ -34,8 +36,15 @@ export interface ProgramStatus {
   supervisorPid: number | null;
   /** runs inside its supervisor's process (runit-ts's in-process svlogd): `pid` is the supervisor's */
   inProcess: boolean;
-  /** the process tree under `pid`; null for an in-process program (its cost is the supervisor's) */
-  processes: ProcessUsage | null;
+  /**
+   * its processes: its cgroup's, or the process tree under `pid`; null for
+   * an in-process program (its cost is the supervisor's)
+   */
+  processes: (ProcessUsage & { memoryPeakBytes?: number }) | null;
+  /** what contains it (runit-ts's record in supervise/lock): cgroup, pgrp or none; null when not recorded (Debian's runsv) */
+  containment: 'cgroup' | 'pgrp' | 'none' | null;
+  /** its cgroup's directory, null when it has none */
+  cgroup: string | null;
   /** deaths since its supervisor started (runit-ts's supervise/deaths), null when none is recorded */
   deaths: number | null;
   /** how run last ended: `exitcode N` or `signal NAME`, null when none is recorded */
@@ -77,6 +86,8 @@ function unreadable(error: string, supervised = false): ProgramStatus {
     supervisorPid: null,
     inProcess: false,
     processes: null,
+    containment: null,
+    cgroup: null,
     deaths: null,
     lastExit: null,
     givenUp: false,
@@ -145,7 +156,28 @@ export function withProcesses(p: ProgramStatus, dir: string, processes: ProcessT
   if (!p.supervised) return p;
   const supervisorPid = knownSupervisor === undefined ? supervisorOf(`${dir}/supervise`, processes) : knownSupervisor;
   const inProcess = p.pid !== null && p.pid === supervisorPid;
-  return { ...p, supervisorPid, inProcess, processes: p.pid === null || inProcess ? null : (processes.usage(p.pid) ?? null) };
+  return { ...p, supervisorPid, inProcess, processes: p.pid === null || inProcess ? null : usageOf(p, processes) };
+}
+
+/** A cgroup's figures (memory from /proc where its controller is off), or the process tree's. */
+function usageOf(p: ProgramStatus, processes: ProcessTable): ProgramStatus['processes'] {
+  const tree = () => processes.usage(p.pid!) ?? null;
+  const cgroup = p.cgroup ? cgroupUsage(p.cgroup) : undefined;
+  if (!cgroup || cgroup.count === 0) return tree();
+  const rssBytes = cgroup.memoryBytes ?? tree()?.rssBytes ?? 0;
+  const usage = { count: cgroup.count, cpuSeconds: cgroup.cpuSeconds, rssBytes };
+  return cgroup.memoryPeakBytes === undefined ? usage : { ...usage, memoryPeakBytes: cgroup.memoryPeakBytes };
+}
+
+/** runit-ts's record in supervise/lock: what contains the program. */
+function containmentFigures(supervise: string): Pick<ProgramStatus, 'containment' | 'cgroup'> {
+  let text = '';
+  try {
+    text = readFileSync(`${supervise}/lock`, 'latin1');
+  } catch {}
+  const c = parseSuperviseRecord(text)?.containment;
+  if (!c) return { containment: null, cgroup: null };
+  return c.startsWith('cgroup ') ? { containment: 'cgroup', cgroup: c.slice(7) } : { containment: c as 'pgrp' | 'none', cgroup: null };
 }
 
 /**
@@ -182,6 +214,7 @@ export function readProgramStatus(dir: string, processes?: ProcessTable): Progra
     supervisorPid: null,
     inProcess: false,
     processes: null,
+    ...(pid === null ? { containment: null, cgroup: null } : containmentFigures(supervise)),
     ...policyFigures(supervise),
     ...readinessFigures(supervise),
   };

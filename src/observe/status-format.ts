@@ -27,7 +27,14 @@ function programJson(p: ProgramStatus, now: number) {
     readiness: p.readiness,
     statusText: p.statusText,
     waitingFor: p.waitingFor,
-    processes: p.processes && { count: p.processes.count, cpuSeconds: round(p.processes.cpuSeconds, 2), rssBytes: p.processes.rssBytes },
+    containment: p.containment,
+    cgroup: p.cgroup,
+    processes: p.processes && {
+      count: p.processes.count,
+      cpuSeconds: round(p.processes.cpuSeconds, 2),
+      rssBytes: p.processes.rssBytes,
+      ...(p.processes.memoryPeakBytes === undefined ? {} : { memoryPeakBytes: p.processes.memoryPeakBytes }),
+    },
     notes: notes(p, now),
   };
 }
@@ -65,8 +72,8 @@ export function formatBytes(bytes: number): string {
   return `${(bytes / 1024 ** 3).toFixed(1)}G`;
 }
 
-/** What sv status would add after the time, and why a status is missing. */
-function notes(p: ProgramStatus, now: number): string {
+/** What sv status would add after the time, and why a status is missing; with `verbose`, what contains it too. */
+function notes(p: ProgramStatus, now: number, verbose = false): string {
   if (p.error !== null) return p.error;
   const running = p.pid !== null;
   const parts: string[] = [];
@@ -83,6 +90,7 @@ function notes(p: ProgramStatus, now: number): string {
   if (p.givenUp) parts.push('given up');
   if (p.restartAt !== null) parts.push(`restart in ${Math.max(0, Math.ceil(p.restartAt - now))}s`);
   if (!running && p.lastExit !== null) parts.push(`last: ${p.lastExit}`);
+  if (verbose && p.containment !== null) parts.push(p.cgroup ? `cgroup ${p.cgroup}` : p.containment === 'pgrp' ? 'process group' : 'not contained');
   return parts.join(', ');
 }
 
@@ -98,8 +106,8 @@ function stateColour(p: ProgramStatus): keyof typeof COLOURS | undefined {
 
 const HEADERS = ['SERVICE', 'STATE', 'PID', 'UPTIME', 'CPU', 'MEM', ''] as const;
 
-/** The table for a person, one line per service and per log service; `colour` only for a terminal. */
-export function statusTable(services: readonly ServiceStatus[], now: number, colour: boolean): string {
+/** The table for a person, one line per service and per log service; `colour` only for a terminal; `verbose` adds what contains each. */
+export function statusTable(services: readonly ServiceStatus[], now: number, colour: boolean, verbose = false): string {
   const rows: { cells: string[]; colour?: keyof typeof COLOURS }[] = [];
   const add = (label: string, p: ProgramStatus) =>
     rows.push({
@@ -110,7 +118,7 @@ export function statusTable(services: readonly ServiceStatus[], now: number, col
         p.since === null ? '-' : formatDuration(now - p.since),
         p.processes ? `${p.processes.cpuSeconds.toFixed(2)}s` : '-',
         p.processes ? formatBytes(p.processes.rssBytes) : '-',
-        notes(p, now),
+        notes(p, now, verbose),
       ],
       colour: stateColour(p),
     });

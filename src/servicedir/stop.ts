@@ -13,7 +13,7 @@
 // gone. Past the timeout, what is left is killed.
 import { readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { sendControl, supervisorRunning } from '../protocol/control.js';
-import { ProcessTable } from '../observe/processes.js';
+import { ProcessTable } from '../sys/process-table.js';
 import { readProgramStatus } from '../observe/service-status.js';
 
 export interface StopResult {

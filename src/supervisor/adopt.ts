@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { decodeStatus, State, type Status } from '../protocol/status.js';
 import { processStartTime } from '../sys/proc.js';
-import { parseRecord } from './supervise-record.js';
+import { parseRecord } from '../protocol/supervise-record.js';
 
 export interface Adoptable {
   pid: number;

@@ -16,6 +16,10 @@ import type { ProgramView, StatusFiles } from './status-files.js';
 import type { ReadinessConfig } from './readiness.js';
 import { readNotificationFd, readTimeoutReady, readWatchdog } from './readiness-files.js';
 import { notificationPipe, watchReadiness, type ReadinessWatch } from './notification-pipe.js';
+import { Containment, NO_UNIT, type Unit } from './containment.js';
+import { readMemoryRestart } from './restart-policy.js';
+import { readCgroupFile } from '../sys/cgroup.js';
+import { ProcessTable } from '../sys/process-table.js';
 
 /** A running process of a program, as far as the program needs to know it. */
 export interface Child {
@@ -54,6 +58,22 @@ export interface ProgramPlatform {
   downSignal(): NodeJS.Signals | undefined;
   /** ms a ./finish may run (s6's timeout-finish), undefined: no limit */
   timeoutFinish(): number | undefined;
+  /** containment (containment.ts): anything left of the process that just exited */
+  leftovers(): boolean;
+  /** `signal` to everything of the current start's unit */
+  signalLeftovers(signal: NodeJS.Signals): void;
+  /** `onEmpty` once nothing of the unit is left; returns the cancel */
+  whenNoLeftovers(onEmpty: () => void): () => void;
+  /** the program is down for good or its supervisor ends: its cgroup goes once empty */
+  release(): void;
+  /** a process a dead supervisor left running is now this program's */
+  adopted(pid: number): void;
+  /** what contains the current process: `cgroup PATH`, `pgrp` or `none` */
+  containment(): string;
+  /** memory-restart in bytes, read at each start of run; undefined: none */
+  memoryLimit(): number | undefined;
+  /** the memory of run's process (its cgroup's, or its process tree's resident set), undefined when unknown */
+  memoryUsage(pid: number): number | undefined;
   now(): Tai64n;
   /** call `fn` once after `ms`; returns its cancel */
   setTimer(ms: number, fn: () => void): () => void;
@@ -161,6 +181,9 @@ export class ProcessPlatform implements ProgramPlatform {
   private notificationFd: number | undefined;
   private watchdogUsec: number | undefined;
   private readinessWatch: ReadinessWatch | undefined;
+  private readonly containing: Containment;
+  /** the containment of the current (or last) process */
+  private unit: Unit = NO_UNIT;
 
   constructor(
     private readonly service: ServiceContext,
@@ -168,6 +191,7 @@ export class ProcessPlatform implements ProgramPlatform {
     private readonly files: StatusFiles,
   ) {
     this.cwd = isLog ? `${service.dir}/log` : service.dir;
+    this.containing = new Containment(this.cwd, (m) => this.warn(m));
   }
 
   start(
@@ -180,6 +204,7 @@ export class ProcessPlatform implements ProgramPlatform {
     if (this.isLog) {
       const hosted = pipe ? this.service.options.hostLog?.(this.cwd) : undefined;
       if (hosted && pipe) {
+        this.unit = NO_UNIT;
         hosted.start(pipe.read, onExit);
         // the host's own pid stands for the logger in supervise/ (README)
         const host = processChild(process.pid);
@@ -196,7 +221,8 @@ export class ProcessPlatform implements ProgramPlatform {
       ? [pipe?.read ?? 'ignore', 1, 2]
       : [0, pipe?.write ?? 1, 2];
     const env = this.isLog ? undefined : this.childEnv(what, extra);
-    const options = { ...this.spawnOptions(), cwd: this.cwd, stdio, ...(env ? { env } : {}) };
+    const unit = (this.unit = this.containing.unit(this.service.options.newSession ?? false));
+    const options = { ...this.spawnOptions(), newGroup: unit.newGroup, cwd: this.cwd, stdio, ...(env ? { env } : {}) };
     const notify = !this.isLog && what === 'run' && extra.onReadiness ? this.readinessPipe(stdio, extra.onReadiness) : undefined;
     // ./run off the event loop: the log pipe it gets stays open until it is
     // started (the supervisor closes it only once the service is down and not starting)
@@ -204,6 +230,7 @@ export class ProcessPlatform implements ProgramPlatform {
       return spawnChildAsync(`./${what}`, args, options, onExit).then(
         (pid) => {
           notify?.spawned(pid !== undefined);
+          if (pid !== undefined) unit.joined(pid);
           return pid === undefined ? undefined : processChild(pid);
         },
         (err) => {
@@ -212,6 +239,7 @@ export class ProcessPlatform implements ProgramPlatform {
         },
       );
     const pid = spawnChild(`./${what}`, args, options, onExit);
+    if (pid !== undefined) unit.joined(pid);
     return pid === undefined ? undefined : processChild(pid);
   }
 
@@ -310,6 +338,43 @@ export class ProcessPlatform implements ProgramPlatform {
 
   timeoutFinish(): number | undefined {
     return this.isLog ? undefined : readTimeoutFinish(this.cwd, (m) => this.warn(m));
+  }
+
+  leftovers(): boolean {
+    return this.unit.leftovers();
+  }
+
+  signalLeftovers(signal: NodeJS.Signals): void {
+    this.unit.signal(signal);
+  }
+
+  whenNoLeftovers(onEmpty: () => void): () => void {
+    return this.unit.whenEmpty(onEmpty);
+  }
+
+  release(): void {
+    this.containing.release();
+  }
+
+  adopted(pid: number): void {
+    // a hosted logger's pid is the host's own: nothing to contain
+    if (pid === process.pid) return;
+    this.unit = this.containing.unit(this.service.options.newSession ?? false);
+    this.unit.joined(pid);
+  }
+
+  containment(): string {
+    return this.unit.cgroup ? `cgroup ${this.unit.cgroup}` : this.unit.kind;
+  }
+
+  memoryLimit(): number | undefined {
+    return readMemoryRestart(this.cwd, (m) => this.warn(m));
+  }
+
+  memoryUsage(pid: number): number | undefined {
+    const current = this.unit.cgroup ? readCgroupFile(this.unit.cgroup, 'memory.current') : undefined;
+    if (current !== undefined) return Number(current);
+    return new ProcessTable().usage(pid)?.rssBytes;
   }
 
   now(): Tai64n {

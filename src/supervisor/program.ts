@@ -29,6 +29,12 @@ export interface Adopted {
 export const RESTART_INTERVAL_US = 1_000_000;
 /** s6's permanent failure: ./finish exiting with it stops the restarts. */
 export const PERMANENT_FAILURE = 125;
+/** memory-restart: how often a running service's memory is looked at. */
+export const MEMORY_CHECK_MS = 1000;
+/** What is left of a service after its process: TERM, then SIGKILL after this (ms) unless timeout-kill says. */
+export const LEFTOVER_KILL_MS = 2000;
+/** After SIGKILL, how long what is left of a service may take to disappear before the supervisor goes on without it. */
+export const LEFTOVER_GRACE_MS = 1000;
 /** After a failed fork, try again this much later (runit: a blocking sleep(5)). */
 export const FORK_RETRY_MS = 5000;
 /**
@@ -73,6 +79,12 @@ export class Program implements ProgramView {
   private restartTimer: (() => void) | undefined;
   /** SIGKILL after a stop that was not obeyed in time */
   private killTimer: (() => void) | undefined;
+  /** when killTimer fires (ms on the platform's clock), for EXTEND_TIMEOUT_USEC */
+  private killDue = 0;
+  /** the memory-restart check while run runs */
+  private memoryTimer: (() => void) | undefined;
+  /** the process has exited, what it left is being stopped: its cancels */
+  private clearing: (() => void)[] | undefined;
   /** a stop's SIGKILL delay when the service sets none (runsvdir's shutdown) */
   private killAfterDefaultMs: number | undefined;
   /** SIGKILL for a ./finish that outlives timeout-finish */
@@ -108,7 +120,10 @@ export class Program implements ProgramView {
 
   /** What one sd_notify datagram asked for (readiness.ts). */
   notify(effects: readonly NotifyEffect[]): void {
-    this.event(() => this.readiness.notify(effects));
+    this.event(() => {
+      this.readiness.notify(effects);
+      for (const e of effects) if (e.kind === 'extend-timeout') this.extendKill(e.usec / 1000);
+    });
   }
 
   /** ./run is held back while `names` (needed services) are not up and ready. */
@@ -122,6 +137,11 @@ export class Program implements ProgramView {
 
   get startTime(): string | undefined {
     return this.child?.startTime;
+  }
+
+  /** What contains the process (supervise/lock's record): `cgroup PATH`, `pgrp` or `none`. */
+  get containment(): string {
+    return this.platform.containment();
   }
 
   /** Busy starting: the supervisor must not consider the program down yet. */
@@ -142,12 +162,13 @@ export class Program implements ProgramView {
     this.paused = found.paused;
     this.gotTerm = found.gotTerm;
     this.want = found.want;
+    this.platform.adopted(found.child.pid);
   }
 
   /** The exit status of an adopted process cannot be known. */
   adoptedExited(child: Child): void {
     this.event(() => {
-      if (this.child === child) this.ended({ code: null, signal: 0 });
+      if (this.child === child) this.clearLeftovers({ code: null, signal: 0 });
     });
   }
 
@@ -175,6 +196,11 @@ export class Program implements ProgramView {
     this.killTimer = undefined;
     this.finishTimer?.();
     this.finishTimer = undefined;
+    this.memoryTimer?.();
+    this.memoryTimer = undefined;
+    for (const cancel of this.clearing ?? []) cancel();
+    this.clearing = undefined;
+    this.platform.release();
   }
 
   /** Apply one control letter (runsv(8)); resolves when its action is done. */
@@ -265,12 +291,28 @@ export class Program implements ProgramView {
     const ms = this.platform.timeoutKill() ?? this.killAfterDefaultMs;
     const child = this.child;
     if (ms === undefined || !child || this.killTimer) return;
+    this.setKillTimer(child, ms);
+  }
+
+  private setKillTimer(child: Child, ms: number): void {
+    this.killDue = micros(this.platform.now()) / 1000 + ms;
     this.killTimer = this.platform.setTimer(ms, () =>
       this.event(() => {
         this.killTimer = undefined;
-        if (this.child === child) child.signal('SIGKILL');
+        if (this.child !== child) return;
+        // to the whole containment unit: what the service started dies with it
+        child.signal('SIGKILL');
+        this.platform.signalLeftovers('SIGKILL');
       }),
     );
+  }
+
+  /** EXTEND_TIMEOUT_USEC while a stop waits: its SIGKILL comes no earlier than `ms` from now. */
+  private extendKill(ms: number): void {
+    const child = this.child;
+    if (!this.killTimer || !child || this.killDue - micros(this.platform.now()) / 1000 >= ms) return;
+    this.killTimer();
+    this.setKillTimer(child, ms);
   }
 
   /**
@@ -314,6 +356,7 @@ export class Program implements ProgramView {
   }
 
   private shouldStart(): boolean {
+    if (this.clearing) return false;
     if (this.state !== State.Finish && this.readiness.waiting.length > 0) return false;
     return !this.child && !this.starting && !this.restartTimer && (this.want === 'up' || this.state === State.Finish || this.onceRequested);
   }
@@ -367,7 +410,29 @@ export class Program implements ProgramView {
     this.child = child;
     if (attempt.finishing && this.killAfterDefaultMs !== undefined) this.armKill();
     if (attempt.finishing) this.boundFinish(child);
+    else if (!this.isLog) this.watchMemory(child);
     this.publish();
+  }
+
+  /**
+   * memory-restart (PM2's max_memory_restart): run's memory looked at every
+   * MEMORY_CHECK_MS; over the limit, it is stopped as by `sv term` and so
+   * restarted. Nothing is looked at for a service without the file.
+   */
+  private watchMemory(child: Child): void {
+    const limit = this.platform.memoryLimit();
+    if (limit === undefined) return;
+    this.memoryTimer = this.platform.setTimer(MEMORY_CHECK_MS, () =>
+      this.event(() => {
+        this.memoryTimer = undefined;
+        if (this.child !== child || this.state !== State.Run) return;
+        const used = this.platform.memoryUsage(child.pid);
+        if (used === undefined || used <= limit) return this.watchMemory(child);
+        this.platform.warn(`memory ${used} bytes over memory-restart ${limit}: restarting`);
+        this.readiness.stoppedFor('oom-kill');
+        this.control('t').catch((err) => this.platform.internalError(err));
+      }),
+    );
   }
 
   /** timeout-finish (s6): a ./finish still running after it is killed. */
@@ -404,7 +469,46 @@ export class Program implements ProgramView {
       this.platform.fatal(`unable to start ${what}: ${errorText(status.execError)}`);
       status = { code: 111, signal: 0 };
     }
-    this.ended(status);
+    this.clearLeftovers(status);
+  }
+
+  /**
+   * Containment (docs/containment.md): once the process has exited, what
+   * it left running is stopped before anything else happens (./finish, the
+   * restart, down): TERM and CONT, then SIGKILL after timeout-kill (or
+   * LEFTOVER_KILL_MS). Meanwhile the program still shows the process that
+   * exited, as it is not down yet, and the letters find nothing to signal.
+   */
+  private clearLeftovers(status: ExitStatus): void {
+    this.memoryTimer?.();
+    this.memoryTimer = undefined;
+    const exited = this.child;
+    if (!exited || !this.platform.leftovers()) return this.ended(status);
+    this.child = { pid: exited.pid, startTime: exited.startTime, signal() {} };
+    this.platform.signalLeftovers('SIGTERM');
+    this.platform.signalLeftovers('SIGCONT');
+    const done = (): void => {
+      for (const cancel of this.clearing ?? []) cancel();
+      this.clearing = undefined;
+      this.ended(status);
+    };
+    const killAfter = this.platform.timeoutKill() ?? this.killAfterDefaultMs ?? LEFTOVER_KILL_MS;
+    this.clearing = [
+      this.platform.whenNoLeftovers(() => this.event(done)),
+      this.platform.setTimer(killAfter, () =>
+        this.event(() => {
+          this.platform.signalLeftovers('SIGKILL');
+          this.clearing?.push(
+            this.platform.setTimer(LEFTOVER_GRACE_MS, () =>
+              this.event(() => {
+                this.platform.warn(`processes left by pid ${exited.pid} still there ${LEFTOVER_GRACE_MS} ms after SIGKILL: going on without them`);
+                done();
+              }),
+            ),
+          );
+        }),
+      ),
+    ];
   }
 
   /**
@@ -450,7 +554,10 @@ export class Program implements ProgramView {
     this.time = this.platform.now();
     const ranMs = (micros(this.time) - startedAt) / 1000;
     const backoff = this.lastPolicy?.backoff;
-    if (this.givenUp || this.want !== 'up') return this.throttle(startedAt);
+    if (this.givenUp || this.want !== 'up') {
+      this.platform.release();
+      return this.throttle(startedAt);
+    }
     if (!backoff) return this.throttle(startedAt);
     const delay = nextBackoffMs(backoff, this.backoffMs, ranMs);
     this.backoffMs = delay;

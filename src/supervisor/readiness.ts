@@ -29,7 +29,7 @@ export interface ReadinessDeps {
 }
 
 /** Why the supervisor itself ended a run, told to ./finish as SERVICE_RESULT (systemd's name). */
-export type StopReason = 'watchdog' | 'timeout';
+export type StopReason = 'watchdog' | 'timeout' | 'oom-kill';
 
 export class Readiness {
   /** readiness declared by the current (or last) start */
@@ -76,6 +76,11 @@ export class Readiness {
     this.cancelTimers();
     this.generation++;
     if (this.declared) this.state = 'down';
+  }
+
+  /** The supervisor stops run for `reason` (told to ./finish). */
+  stoppedFor(reason: StopReason): void {
+    this.reason = reason;
   }
 
   /** SERVICE_RESULT for the ./finish that follows, once. */

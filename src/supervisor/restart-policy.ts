@@ -109,3 +109,16 @@ export function readDeathTally(dir: string, warn: Warn): number {
   }
   return t.tally;
 }
+
+const UNITS: Readonly<Record<string, number>> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/** `memory-restart`: bytes, or with K, M, G or T (powers of 1024, as PM2's max_memory_restart); above 0. */
+export function parseMemoryRestart(text: string): { bytes: number } | { error: string } {
+  const m = /^\s*(\d{1,15})\s*([KMGT]?)B?\s*$/i.exec(text);
+  const bytes = m ? Number(m[1]) * UNITS[m[2]!.toUpperCase()]! : 0;
+  if (!m || bytes === 0 || !Number.isSafeInteger(bytes)) return { error: 'invalid memory-restart: not a number of bytes above 0 (K, M, G or T allowed)' };
+  return { bytes };
+}
+
+/** `memory-restart`: run is restarted once its memory is above this many bytes. */
+export const readMemoryRestart = (dir: string, warn: Warn): number | undefined => readParsed(dir, 'memory-restart', parseMemoryRestart, warn)?.bytes;

@@ -14,7 +14,7 @@ import { encodeStatus, statText, type State, type Want } from '../protocol/statu
 import { writeAtomic, AtomicWriteError } from '../protocol/atomic-write.js';
 import { errorTextOf } from '../sys/errstr.js';
 import type { Tai64n } from '../protocol/tai64n.js';
-import { encodeRecord } from './supervise-record.js';
+import { encodeRecord } from '../protocol/supervise-record.js';
 import { encodeReadiness, READINESS_FILE, type ReadinessRecord } from '../protocol/readiness.js';
 import { formatDeaths, type Deaths } from '../protocol/deaths.js';
 import { policyText } from '../protocol/policy-state.js';
@@ -38,6 +38,8 @@ export interface ProgramView {
   readonly restartAt: Tai64n | undefined;
   /** supervise/readiness (protocol/readiness.ts), for a service that declares readiness or needs */
   readonly readiness?: { record(): ReadinessRecord | undefined };
+  /** what contains the process (the record in supervise/lock) */
+  readonly containment?: string;
 }
 
 /** StatusFiles with a publication waiting for the end of this turn. */
@@ -75,6 +77,7 @@ export class StatusFiles {
   private recordLength: number | undefined;
   private logPipe: string | undefined;
   private lastRecord: string | undefined;
+  private containment: string | undefined;
   /** supervise/readiness as last written; null: absent; undefined: not known yet (one left by an earlier supervisor is removed) */
   private lastReadiness: string | null | undefined;
   private lastDeaths = 0;
@@ -135,7 +138,7 @@ export class StatusFiles {
     if (view.pid !== this.lastPid) {
       if (!this.writeFile('pid', view.pid ? `${view.pid}\n` : '')) return;
       // which process the pid is, so that a reused pid is never adopted
-      this.writeRecord(view.pid, view.startTime);
+      this.writeRecord(view.pid, view.startTime, view.containment);
       this.lastPid = view.pid;
     }
     // before the status it goes with: a client seeing a new run finds its readiness
@@ -193,9 +196,10 @@ export class StatusFiles {
    * then is the file cut to the new length. A truncate first would leave
    * an empty lock, and the next supervisor nothing to adopt.
    */
-  private writeRecord(pid: number, startTime: string | undefined): void {
+  private writeRecord(pid: number, startTime: string | undefined, containment = this.containment): void {
     if (this.lockFd === undefined) return;
-    const text = encodeRecord({ pid, startTime, logPipe: this.logPipe });
+    this.containment = containment;
+    const text = encodeRecord({ pid, startTime, logPipe: this.logPipe, containment });
     if (text === this.lastRecord) return;
     try {
       const bytes = Buffer.from(text, 'latin1');

@@ -24,6 +24,7 @@ const attrSetSigmask = libcFunction('int posix_spawnattr_setsigmask(uint8_t *att
 const attrSetSigdefault = libcFunction('int posix_spawnattr_setsigdefault(uint8_t *attr, const uint8_t *set)');
 const sigemptyset = libcFunction('int sigemptyset(uint8_t *set)');
 
+const POSIX_SPAWN_SETPGROUP = 0x02;
 const POSIX_SPAWN_SETSIGDEF = 0x04;
 const POSIX_SPAWN_SETSIGMASK = 0x08;
 const POSIX_SPAWN_SETSID = 0x80;
@@ -40,12 +41,14 @@ export interface PosixSpawnOptions {
   env: NodeJS.ProcessEnv;
   argv0?: string;
   newSession?: boolean;
+  /** own process group (setpgid(0, 0)), in this session */
+  newGroup?: boolean;
 }
 
-let attrs: { plain: Buffer; session: Buffer } | undefined;
+let attrs: { plain: Buffer; session: Buffer; group: Buffer } | undefined;
 
-/** The two attribute sets used: all signals default, empty mask; with or without setsid. */
-function spawnAttrs(): { plain: Buffer; session: Buffer } {
+/** The attribute sets used: all signals default, empty mask; plain, with setsid, or with a new process group. */
+function spawnAttrs(): { plain: Buffer; session: Buffer; group: Buffer } {
   if (attrs) return attrs;
   // every bit set by hand: sigfillset leaves out glibc's internal signals
   // (32, 33), which posix_spawn would then leave ignored across the exec
@@ -61,7 +64,8 @@ function spawnAttrs(): { plain: Buffer; session: Buffer } {
     return attr;
   };
   const base = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
-  attrs = { plain: make(base), session: make(base | POSIX_SPAWN_SETSID) };
+  // the attribute's process group is 0 after init: the child's own pid
+  attrs = { plain: make(base), session: make(base | POSIX_SPAWN_SETSID), group: make(base | POSIX_SPAWN_SETPGROUP) };
   return attrs;
 }
 
@@ -180,7 +184,7 @@ function prepare(file: string, args: readonly string[], options: PosixSpawnOptio
   const path = findProgram(file, options.env, options.cwd);
   const argv: (string | null)[] = [options.argv0 ?? file, ...args, null];
   const envp = envpOf(options.env);
-  const { plain, session } = spawnAttrs();
+  const { plain, session, group } = spawnAttrs();
   const actions = Buffer.alloc(ACTIONS_SIZE);
   check(actionsInit(actions), 'posix_spawn_file_actions_init');
   try {
@@ -190,5 +194,5 @@ function prepare(file: string, args: readonly string[], options: PosixSpawnOptio
     actionsDestroy(actions);
     throw err;
   }
-  return { path, argv, envp, attr: options.newSession ? session : plain, actions };
+  return { path, argv, envp, attr: options.newSession ? session : options.newGroup ? group : plain, actions };
 }

@@ -1,5 +1,5 @@
 // Facts about processes read from /proc.
-import { readSync, statSync, openSync, closeSync, constants } from 'node:fs';
+import { readSync, readdirSync, statSync, openSync, closeSync, constants } from 'node:fs';
 import { setNonblock } from './fd.js';
 
 /** /proc/PID/stat is at most 52 numbers and a 64-byte name: well under this. */
@@ -10,21 +10,8 @@ const statBuffer = Buffer.alloc(4096);
  * boot. With the pid it identifies a process: a reused pid has another.
  */
 export function processStartTime(pid: number): string | undefined {
-  let stat: string;
-  let fd: number | undefined;
-  try {
-    // one read into a buffer kept for it (readFileSync also fstats and reads twice)
-    fd = openSync(`/proc/${pid}/stat`, constants.O_RDONLY);
-    const n = readSync(fd, statBuffer, 0, statBuffer.length, null);
-    stat = statBuffer.toString('latin1', 0, n);
-  } catch {
-    return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-  // the command name may contain spaces and parentheses: skip past the last ')'
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+  const fields = statFields(pid);
+  if (!fields || fields[0] === 'Z' || fields[0] === 'X') return undefined;
   return fields[19];
 }
 
@@ -45,5 +32,47 @@ export function reopenPipe(path: string): { read: number; write: number } | unde
   } catch {
     if (read !== undefined) closeSync(read);
     return undefined;
+  }
+}
+
+/**
+ * Whether a process other than a zombie is in process group `pgid`. A
+ * zombie still counts for kill(-pgid, 0) until whoever inherited it reaps
+ * it, so the processes are looked at in /proc when that says yes.
+ */
+export function processGroupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch (err) {
+    // EPERM: someone (of another user) is in it
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return true;
+  }
+  for (const pid of pids) {
+    const fields = statFields(Number(pid));
+    // fields[0] is the state, fields[2] the process group
+    if (fields && fields[2] === String(pgid) && fields[0] !== 'Z' && fields[0] !== 'X') return true;
+  }
+  return false;
+}
+
+/** The fields of /proc/PID/stat after the command name (field 3 first); undefined when it is gone. */
+function statFields(pid: number): string[] | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(`/proc/${pid}/stat`, constants.O_RDONLY);
+    const n = readSync(fd, statBuffer, 0, statBuffer.length, null);
+    const stat = statBuffer.toString('latin1', 0, n);
+    // the command name may contain spaces and parentheses: skip past the last ')'
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

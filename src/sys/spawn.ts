@@ -30,6 +30,8 @@ export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
   /** own session and process group (setsid) */
   newSession?: boolean;
+  /** own process group in this session (setpgid); libuv can only make a session */
+  newGroup?: boolean;
   /** argv[0], when it is not `file` */
   argv0?: string;
   /**
@@ -85,7 +87,14 @@ export function spawnChildAsync(
   if (!call) return Promise.resolve(undefined);
   [file, args, options] = call;
   if (!(usePosixSpawn ??= pidfdAvailable() && posixSpawnAvailable())) return Promise.resolve(spawnLibuv(file, args, options, onExit));
-  const opts = { cwd: options.cwd, fds: options.stdio, env: options.env ?? process.env, argv0: options.argv0, newSession: options.newSession };
+  const opts = {
+    cwd: options.cwd,
+    fds: options.stdio,
+    env: options.env ?? process.env,
+    argv0: options.argv0,
+    newSession: options.newSession,
+    newGroup: options.newGroup,
+  };
   const spawned = inTurn(() => posixSpawnAsync(file, args, opts));
   return spawned.then(
     (pid) => {
@@ -152,6 +161,7 @@ function spawnFast(file: string, args: readonly string[], options: SpawnOptions,
       env: options.env ?? process.env,
       argv0: options.argv0,
       newSession: options.newSession,
+      newGroup: options.newGroup,
     });
   } catch (err) {
     return notStarted(onExit, err);
@@ -180,7 +190,7 @@ function spawnLibuv(file: string, args: readonly string[], options: SpawnOptions
       cwd: options.cwd,
       stdio: options.stdio,
       env: options.env ?? process.env,
-      detached: options.newSession ?? false,
+      detached: (options.newSession || options.newGroup) ?? false,
       ...(options.argv0 === undefined ? {} : { argv0: options.argv0 }),
     });
   } catch (err) {

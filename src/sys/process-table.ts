@@ -1,9 +1,9 @@
-// What a service's processes cost: CPU time and resident memory of the
-// process tree under its pid, read from /proc. Without a cgroup
-// per service (not yet), the tree is what can be measured: a process that
+// What a process tree costs: CPU time and resident memory of the tree
+// under a pid, read from /proc, and who holds a lock (/proc/locks). Where a
+// service has no cgroup, its tree is what can be measured: a process that
 // left it (double fork, setsid and reparent to init) is not counted.
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
-import { pageSize } from '../sys/sysconf.js';
+import { pageSize } from './sysconf.js';
 
 /** /proc/PID/stat's times are in USER_HZ, which Linux fixes at 100 for user space. */
 const USER_HZ = 100;
@@ -84,9 +84,8 @@ export class ProcessTable {
     return this.lockHolders.get(lockKey(dev, ino));
   }
 
-  /** The tree rooted at `pid`, or undefined when there is no such process. */
-  usage(pid: number): ProcessUsage | undefined {
-    const total: ProcessUsage = { count: 0, cpuSeconds: 0, rssBytes: 0 };
+  /** Each process of the tree rooted at `pid`, it first, with its /proc/PID/stat figures. */
+  private *walk(pid: number): Generator<ProcessInfo> {
     const pending = [pid];
     const seen = new Set<number>();
     while (pending.length > 0) {
@@ -100,12 +99,25 @@ export class ProcessTable {
         stat = undefined; // gone meanwhile
       }
       if (!stat) continue;
+      yield stat;
+      pending.push(...this.childrenOf(p, stat.threads));
+    }
+  }
+
+  /** The tree rooted at `pid`, or undefined when there is no such process. */
+  usage(pid: number): ProcessUsage | undefined {
+    const total: ProcessUsage = { count: 0, cpuSeconds: 0, rssBytes: 0 };
+    for (const stat of this.walk(pid)) {
       total.count++;
       total.cpuSeconds += stat.cpuSeconds;
       total.rssBytes += stat.rssPages * pageSize();
-      pending.push(...this.childrenOf(p, stat.threads));
     }
     return total.count === 0 ? undefined : total;
+  }
+
+  /** The pids of the tree rooted at `pid`, it first (empty when it is gone). */
+  pids(pid: number): number[] {
+    return Array.from(this.walk(pid), (stat) => stat.pid);
   }
 }
 
