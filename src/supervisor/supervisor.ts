@@ -24,11 +24,13 @@ import { grantSearch } from '../sys/acl.js';
 import { openDatagramSocket, type DatagramSocket } from '../sys/unix-dgram.js';
 import { parseNotifyDatagram, NOTIFY_MAX_DATAGRAM } from './notify-message.js';
 import { readNeeds, readNotifySocket } from './readiness-files.js';
-import { waitForNeeds, type NeededService } from './needs-wait.js';
+import { watchNeeds, type NeededService } from './needs-wait.js';
 
 /** notify socket warnings (garbage, oversize): at most this many per window, then one line saying the rest are dropped */
 const NOTIFY_WARNINGS = 5;
 const NOTIFY_WARNING_WINDOW_MS = 10_000;
+/** the file that binds a service to its needs (docs/readiness.md) */
+export const NEEDS_BOUND = 'needs-bound';
 
 export { SetupError };
 export type { InProcessLog, Reporter, SupervisorOptions } from './platform.js';
@@ -106,15 +108,44 @@ export class Supervisor {
     this.main.begin();
   }
 
-  /** needs/: ./run first starts once the needed services are up and ready (docs/readiness.md). */
+  /**
+   * needs/: ./run first starts once the needed services are up and ready
+   * (docs/readiness.md). The needs stay watched: while the service
+   * directory holds NEEDS_BOUND, a needed service that stops being up and
+   * ready (or restarts) stops ./run as `sv term` would, and it starts again
+   * once every need is up and ready.
+   */
   private holdForNeeds(): void {
     const needs = this.options.needs ?? this.readNeeds();
     if (needs.length === 0) return;
     let first = true;
-    const cancel = waitForNeeds(needs, (waiting) => {
-      if (first) this.main.readiness.waiting = waiting;
-      else this.main.waitFor(waiting);
-    });
+    /** run held back until every need is up and ready */
+    let held = false;
+    const cancel = watchNeeds(
+      needs,
+      ({ waiting, lost }) => {
+        if (first) {
+          held = waiting.length > 0;
+          this.main.readiness.waiting = waiting;
+          return;
+        }
+        if (held) {
+          held = waiting.length > 0;
+          this.main.waitFor(waiting);
+          return;
+        }
+        if (lost.length === 0 || this.main.want === 'exit' || !pathExists(`${this.dir}/${NEEDS_BOUND}`)) return;
+        held = waiting.length > 0;
+        if (held) this.main.waitFor(waiting);
+        // a run being started is stopped once it is known (control waits for the spawn)
+        const { state, pid, isStarting } = this.main;
+        if (!(state === State.Run && pid !== 0) && !(state === State.Down && isStarting)) return;
+        const why = lost.map(({ name, why }) => `needed service ${name} ${why === 'restarted' ? 'restarted' : `is ${why}`}`);
+        this.reporter.warn(`stopping: ${why.join(', ')}`);
+        this.enqueue(this.main, 't');
+      },
+      { keep: true },
+    );
     first = false;
     this.cleanups.push(cancel);
   }
