@@ -60,17 +60,22 @@ function families(counted: Counted): Family[] {
       help: 'When the service entered its current state, in unix seconds.',
       value: (p) => p.since ?? undefined,
     },
-    { name: 'runit_service_processes', type: 'gauge', help: "Processes in the tree under the service's pid.", value: (p) => p.processes?.count },
+    {
+      name: 'runit_service_processes',
+      type: 'gauge',
+      help: 'Processes of the service: in its cgroup, or in the tree under its pid.',
+      value: (p) => p.processes?.count,
+    },
     {
       name: 'runit_service_cpu_seconds_total',
       type: 'counter',
-      help: "CPU time (user and system) of the live processes under the service's pid; restarts from 0 with the service.",
+      help: "CPU time (user and system) of the service: its cgroup's since the cgroup was made, or the live processes' under its pid (from 0 at each start).",
       value: (p) => p.processes?.cpuSeconds,
     },
     {
       name: 'runit_service_resident_memory_bytes',
       type: 'gauge',
-      help: "Resident memory (VmRSS, summed) of the processes under the service's pid.",
+      help: "Memory of the service: its cgroup's memory.current, or the resident memory (VmRSS, summed) of the processes under its pid.",
       value: (p) => p.processes?.rssBytes,
     },
     {
