@@ -2,7 +2,7 @@
 // with systemd's rules for bad input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseNotifyDatagram, mainPidDecision, NOTIFY_MAX_DATAGRAM } from '../dist/supervisor/notify-message.js';
+import { parseNotifyDatagram, NOTIFY_MAX_DATAGRAM } from '../dist/supervisor/notify-message.js';
 
 const sender = { pid: 4242, uid: 1000, gid: 1000 };
 
@@ -103,12 +103,4 @@ test('garbage never throws', () => {
   }
   assert.deepEqual(effects(''), []);
   assert.deepEqual(effects('\n\n\r'), []);
-});
-
-test('MAINPID= is followed from a privileged sender or for a process of the service', () => {
-  const context = { supervisorUid: 0, currentMainPid: 100, belongsToService: (/** @type {number} */ pid) => pid === 101 };
-  assert.equal(mainPidDecision(100, { pid: 5, uid: 1000 }, context), undefined);
-  assert.equal(mainPidDecision(555, { pid: 5, uid: 0 }, context), undefined);
-  assert.equal(mainPidDecision(101, { pid: 5, uid: 1000 }, context), undefined);
-  assert.equal(mainPidDecision(555, { pid: 5, uid: 1000 }, context), 'MAINPID=555 from pid 5 (uid 1000): not a process of this service: ignored');
 });

@@ -20,7 +20,7 @@
 export const NOTIFY_MAX_DATAGRAM = 4096;
 
 export type NotifyEffect =
-  /** MAINPID=: the service says its main process is this one (see mainPidDecision) */
+  /** MAINPID=: the service says its main process is this one (recorded in supervise/readiness, not followed) */
   | { kind: 'main-pid'; pid: number }
   /** READY=1: the service is ready (again, after RELOADING=1) */
   | { kind: 'ready' }
@@ -137,23 +137,4 @@ function printable(value: Buffer): string {
   let out = '';
   for (const b of value.subarray(0, 40)) out += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
   return value.length > 40 ? `${out}...` : out;
-}
-
-/**
- * Whether a MAINPID= may be followed. As systemd: a sender that is
- * privileged (uid 0, or the supervisor's own uid) may name any pid; any
- * other sender only a pid that belongs to the service (systemd: in the
- * unit's cgroup; here `belongsToService`, e.g. a descendant of the process
- * the supervisor started, or in its process group). Returns undefined when
- * accepted, else the reason, for a warning.
- */
-export function mainPidDecision(
-  pid: number,
-  sender: { pid: number; uid: number },
-  context: { supervisorUid: number; currentMainPid: number; belongsToService: (pid: number) => boolean },
-): string | undefined {
-  if (pid === context.currentMainPid) return undefined;
-  if (sender.uid === 0 || sender.uid === context.supervisorUid) return undefined;
-  if (context.belongsToService(pid)) return undefined;
-  return `MAINPID=${pid} from pid ${sender.pid} (uid ${sender.uid}): not a process of this service: ignored`;
 }
