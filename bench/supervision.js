@@ -27,6 +27,7 @@ import {
   makeServices,
   readText,
   startGroup,
+  benchEnv,
   supervision,
   memoryOf,
   cpuSecondsOf,
@@ -262,7 +263,9 @@ export async function crashLoop({ impls = implementations(), n = 50, seconds = 2
       onProgress(`crash loop ${impl.name} round ${round + 1}/${rounds} (${seconds} s)`);
       const base = tempDir();
       const dirs = makeServices(base, n, { run: CRASH_RUN });
-      const runsvdir = startGroup(impl.bin('runsvdir'), [base]);
+      // a variant of an implementation: files in each service directory, variables for its runsvdir
+      for (const d of dirs) for (const [name, text] of Object.entries(impl.files ?? {})) writeFileSync(join(d, name), text);
+      const runsvdir = startGroup(impl.bin('runsvdir'), [base], impl.env ? { env: { ...benchEnv(), ...impl.env } } : {});
       try {
         await waitUntil(() => dirs.every((d) => readText(join(d, 'starts')) !== undefined), { timeout: 60000, interval: 20 });
         await sleep(settleMs);
