@@ -157,13 +157,13 @@ export function backoffRows(results) {
   const runit = results.rows.find((r) => r.impl === 'runit' && !r.backoff);
   return results.rows.map((row) => {
     const perMin = median(row.runs.map((r) => (r.restarts / r.windowS) * 60));
-    // without backoff runit's throttle: one start a second each, at most
+    // without backoff runit's throttle: about one start a second each
     const expected = row.backoff ? (results.n * 60) / row.backoff.cap : results.n * 60;
     const counts = row.runs.at(-1)?.counts ?? {};
     return [
       row.name,
       fmt(perMin, 0),
-      `${row.backoff ? '' : '≤ '}${fmt(expected, 0)}`,
+      `${row.backoff ? '' : '≈ '}${fmt(expected, 0)}`,
       fmt(perRestart(row), 3),
       runit ? ratio(perRestart(row), perRestart(runit)) : 'n/a',
       fmt(median(row.runs.map((r) => (r.cpuS / r.windowS) * 100)), 2),
