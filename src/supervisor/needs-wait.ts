@@ -112,6 +112,8 @@ export function watchNeeds(needs: readonly NeededService[], update: (change: Nee
           check();
         });
         watchers.set(need.name, { path, id, watcher });
+        // supervise/ made between its stat and this watch: watch it instead
+        if (path === need.dir && isDirectory(`${need.dir}/supervise`)) watchNeed(need);
         return;
       } catch {}
     }
@@ -121,12 +123,13 @@ export function watchNeeds(needs: readonly NeededService[], update: (change: Nee
     const waiting: string[] = [];
     const lost: NeedsChange['lost'] = [];
     for (const need of needs) {
+      // watched before it is read: a change between the two is not missed
+      watchNeed(need);
       const { ready, pid } = needState(need.dir);
       const before = readyPid.get(need.name) ?? 0;
       if (before !== 0 && (!ready || pid !== before)) lost.push({ name: need.name, why: pid === 0 ? 'down' : pid !== before ? 'restarted' : 'not ready' });
       readyPid.set(need.name, ready ? pid : 0);
       if (!ready) waiting.push(need.name);
-      if (keep || !ready) watchNeed(need);
     }
     waiting.sort();
     lost.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -140,4 +143,12 @@ export function watchNeeds(needs: readonly NeededService[], update: (change: Nee
   };
   check();
   return stop;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
