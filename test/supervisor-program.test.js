@@ -628,9 +628,9 @@ test('program: containment: what run left is sent TERM and CONT; finish runs onl
 });
 
 test('program: containment: leftovers that ignore TERM are killed after 2 s (or timeout-kill), then the restart follows', () => {
-  for (const [timeoutKill, killAt] of [
-    [undefined, LEFTOVER_KILL_MS],
-    [300, 300],
+  for (const { timeoutKill, killAt } of [
+    { timeoutKill: undefined, killAt: LEFTOVER_KILL_MS },
+    { timeoutKill: 300, killAt: 300 },
   ]) {
     const { platform } = started({ timeoutKill });
     platform.advance(5000);
