@@ -170,7 +170,7 @@ test('runit-ts: usage, unknown commands and options, --help', () => {
   assert.equal(badOption.stderr, 'runit-ts status: unknown option: --jsn\nusage: runit-ts status [--json] [--verbose] [service ...]\n\n');
   const help = run(bin('runit-ts'), ['status', '--help']);
   assert.equal(help.code, 0);
-  assert.match(help.stdout, /^usage: runit-ts status \[--json\] \[service \.\.\.\]\n/);
+  assert.match(help.stdout, /^usage: runit-ts status \[--json\] \[--verbose\] \[service \.\.\.\]\n/);
 });
 
 test('parseOptions: long, inline, short and grouped values; operands anywhere until --', () => {
