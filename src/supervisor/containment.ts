@@ -35,8 +35,11 @@ export interface Unit {
   readonly cgroup?: string;
   /** spawn the program in a new process group */
   readonly newGroup: boolean;
-  /** the program's process was started (or adopted) as `pid` */
-  joined(pid: number): void;
+  /**
+   * The program's process is `pid`: started in the unit (a cgroup's from
+   * before its exec, spawn.ts), or `adopted` from a dead supervisor
+   */
+  joined(pid: number, adopted?: boolean): void;
   /** any process of the unit still there (the main one reaped) */
   leftovers(): boolean;
   /** `signal` to every process of the unit */
@@ -123,17 +126,15 @@ export class Containment {
   }
 
   private cgroupUnit(dir: string): Unit {
-    let moved = false;
     return {
       kind: 'cgroup',
       cgroup: dir,
       newGroup: false,
-      joined: (pid) => {
-        moved = this.move(dir, pid);
-        // what it forked before it was moved (it runs as this is done) goes along
-        if (moved) for (const child of new ProcessTable().pids(pid).slice(1)) this.move(dir, child);
+      joined: (pid, adopted) => {
+        // an adopted one and what it started, wherever a supervisor that made no cgroup (runit's runsv) left them
+        if (adopted && this.move(dir, pid)) for (const child of new ProcessTable().pids(pid).slice(1)) this.move(dir, child);
       },
-      leftovers: () => moved && cgroupPopulated(dir),
+      leftovers: () => cgroupPopulated(dir),
       signal: (signal) => signalCgroup(dir, signal),
       whenEmpty: (onEmpty) => watchCgroupEmpty(dir, onEmpty),
     };

@@ -222,7 +222,7 @@ export class ProcessPlatform implements ProgramPlatform {
       : [0, pipe?.write ?? 1, 2];
     const env = this.isLog ? undefined : this.childEnv(what, extra);
     const unit = (this.unit = this.containing.unit(this.service.options.newSession ?? false));
-    const options = { ...this.spawnOptions(), newGroup: unit.newGroup, cwd: this.cwd, stdio, ...(env ? { env } : {}) };
+    const options = { ...this.spawnOptions(), newGroup: unit.newGroup, cgroup: unit.cgroup, cwd: this.cwd, stdio, ...(env ? { env } : {}) };
     const notify = !this.isLog && what === 'run' && extra.onReadiness ? this.readinessPipe(stdio, extra.onReadiness) : undefined;
     // ./run off the event loop: the log pipe it gets stays open until it is
     // started (the supervisor closes it only once the service is down and not starting)
@@ -360,7 +360,7 @@ export class ProcessPlatform implements ProgramPlatform {
     // a hosted logger's pid is the host's own: nothing to contain
     if (pid === process.pid) return;
     this.unit = this.containing.unit(this.service.options.newSession ?? false);
-    this.unit.joined(pid);
+    this.unit.joined(pid, true);
   }
 
   containment(): string {

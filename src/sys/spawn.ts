@@ -13,6 +13,7 @@ import { pidfdAvailable, watchExit } from './pid-watch.js';
 import { reapChild, type WaitStatus } from './reap.js';
 import { errorCode } from './errors.js';
 import { execAccessError } from './access.js';
+import { shQuote } from '../util/sh-quote.js';
 
 let nofileNow: bigint | undefined;
 /** This process's soft NOFILE limit (it changes only at start-up). */
@@ -39,25 +40,36 @@ export interface SpawnOptions {
    * runs with another (a host that raised its own limit).
    */
   nofile?: bigint;
+  /** a cgroup v2 directory the child must be in before its program starts */
+  cgroup?: string;
 }
 
 /**
- * libuv cannot change a limit between fork and exec, so a child that must
- * get another NOFILE limit is started through /bin/sh's ulimit builtin, which
- * then execs the program with the same pid and argv. Exec errors are checked
- * first, so they read as they would without the shell.
+ * What a child must get before its program runs that neither posix_spawn
+ * nor libuv can give it: a NOFILE limit other than this process's (libuv
+ * cannot change one between fork and exec), a cgroup (glibc's posix_spawn
+ * cannot start a child in one: moved afterwards, it could fork a daemon
+ * that escapes first). Then the child starts as /bin/sh, which moves itself
+ * into the cgroup (writing 0 to cgroup.procs moves the writer), sets the
+ * limit and execs the program with the same pid and argv. Exec errors are
+ * checked first, so they read as they would without the shell. A cgroup
+ * that cannot be written is left to the caller to notice.
  */
-function throughUlimit(file: string, args: readonly string[], options: SpawnOptions): [string, string[]] | { execError: string } {
+function throughShell(file: string, args: readonly string[], options: SpawnOptions): [string, string[]] | { execError: string } {
   if (file.includes('/')) {
     const denied = execAccessError(resolve(options.cwd, file));
     if (denied) return { execError: denied };
   }
-  const hard = childHardNofile(); // the hard limit back too, where the host raised it
-  return [
-    '/bin/sh',
-    ['-c', `ulimit -Sn ${options.nofile}${hard === undefined ? '' : ` && ulimit -Hn ${hard}`} && exec "$0" "$@"`, options.argv0 ?? file, ...args],
-  ];
+  let script = '';
+  if (options.cgroup !== undefined) script += `{ echo 0 >${shQuote(`${options.cgroup}/cgroup.procs`)}; } 2>/dev/null; `;
+  if (needsLimit(options)) {
+    const hard = childHardNofile(); // the hard limit back too, where the host raised it
+    script += `ulimit -Sn ${options.nofile}${hard === undefined ? '' : ` && ulimit -Hn ${hard}`} && `;
+  }
+  return ['/bin/sh', ['-c', `${script}exec "$0" "$@"`, options.argv0 ?? file, ...args]];
 }
+
+const needsLimit = (options: SpawnOptions): boolean => options.nofile !== undefined && options.nofile !== currentNofile();
 
 /**
  * Start `file` with argv `[file, ...args]`. Returns the pid, or undefined when
@@ -65,7 +77,7 @@ function throughUlimit(file: string, args: readonly string[], options: SpawnOpti
  * asynchronously: after the child is reaped, or with the exec error.
  */
 export function spawnChild(file: string, args: readonly string[], options: SpawnOptions, onExit: (status: ExitStatus) => void): number | undefined {
-  const call = withLimit(file, args, options, onExit);
+  const call = prepareCall(file, args, options, onExit);
   if (!call) return undefined;
   [file, args, options] = call;
   return (usePosixSpawn ??= pidfdAvailable() && posixSpawnAvailable()) ? spawnFast(file, args, options, onExit) : spawnLibuv(file, args, options, onExit);
@@ -83,7 +95,7 @@ export function spawnChildAsync(
   options: SpawnOptions,
   onExit: (status: ExitStatus) => void,
 ): Promise<number | undefined> {
-  const call = withLimit(file, args, options, onExit);
+  const call = prepareCall(file, args, options, onExit);
   if (!call) return Promise.resolve(undefined);
   [file, args, options] = call;
   if (!(usePosixSpawn ??= pidfdAvailable() && posixSpawnAvailable())) return Promise.resolve(spawnLibuv(file, args, options, onExit));
@@ -128,15 +140,15 @@ function inTurn<T>(call: () => Promise<T>): Promise<T> {
   return new Promise<void>((resolve) => waiting.push(resolve)).then(run);
 }
 
-/** The call as it is made: through /bin/sh's ulimit when the child needs another NOFILE limit; undefined when that failed (`onExit` told). */
-function withLimit(
+/** The call as it is made: through /bin/sh where the child needs what throughShell gives; undefined when that failed (`onExit` told). */
+function prepareCall(
   file: string,
   args: readonly string[],
   options: SpawnOptions,
   onExit: (status: ExitStatus) => void,
 ): [string, readonly string[], SpawnOptions] | undefined {
-  if (options.nofile === undefined || options.nofile === currentNofile()) return [file, args, options];
-  const wrapped = throughUlimit(file, args, options);
+  if (options.cgroup === undefined && !needsLimit(options)) return [file, args, options];
+  const wrapped = throughShell(file, args, options);
   if (!Array.isArray(wrapped)) {
     process.nextTick(onExit, wrapped);
     return undefined;
