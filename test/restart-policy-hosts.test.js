@@ -296,6 +296,8 @@ test('runsvdir --isolate: the stop of every service at SIGHUP is bounded (7 s) f
   await supervised(host, svdir, async ([runsvdir]) => {
     const pa = await running(a);
     const runsv = procStat(pa)?.ppid ?? 0;
+    // TERM before the trap is set (the containment wrapper, or sh before its trap line) ends the service at once
+    await waitFor(() => runsvdir.output.stdout === 'started\n', { what: 'the trap set' });
     process.kill(runsvdir.pid, 'SIGHUP');
     await runsvdir.exited;
     await waitFor(() => reaped(pa) && reaped(runsv), { timeout: 10000, what: `the service (pid ${pa}) and its runsv (pid ${runsv}) gone` });
