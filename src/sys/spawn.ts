@@ -14,6 +14,9 @@ import { reapChild, type WaitStatus } from './reap.js';
 import { errorCode } from './errors.js';
 import { execAccessError } from './access.js';
 import { shQuote } from '../util/sh-quote.js';
+import { closeSync } from 'node:fs';
+import { pipe } from './fd.js';
+import { watchReadable } from './fd-watch.js';
 
 let nofileNow: bigint | undefined;
 /** This process's soft NOFILE limit (it changes only at start-up). */
@@ -42,6 +45,8 @@ export interface SpawnOptions {
   nofile?: bigint;
   /** a cgroup v2 directory the child must be in before its program starts */
   cgroup?: string;
+  /** the child's fd that the shell of throughShell closes right before it execs the program (spawnChildAsync's wait) */
+  execGate?: number;
 }
 
 /**
@@ -66,7 +71,8 @@ function throughShell(file: string, args: readonly string[], options: SpawnOptio
     const hard = childHardNofile(); // the hard limit back too, where the host raised it
     script += `ulimit -Sn ${options.nofile}${hard === undefined ? '' : ` && ulimit -Hn ${hard}`} && `;
   }
-  return ['/bin/sh', ['-c', `${script}exec "$0" "$@"`, options.argv0 ?? file, ...args]];
+  const gate = options.execGate === undefined ? '' : ` ${options.execGate}>&-`;
+  return ['/bin/sh', ['-c', `${script}exec${gate} "$0" "$@"`, options.argv0 ?? file, ...args]];
 }
 
 const needsLimit = (options: SpawnOptions): boolean => options.nofile !== undefined && options.nofile !== currentNofile();
@@ -86,8 +92,9 @@ export function spawnChild(file: string, args: readonly string[], options: Spawn
 /**
  * spawnChild, with the clone and the wait for the child's exec in libuv's
  * thread pool (posix_spawn) instead of on the event loop: resolves with the
- * pid, or undefined when nothing was started (`onExit` says why). The fds
- * in `options.stdio` must stay open until it has resolved.
+ * pid once the program is exec'd (through throughShell's shell too), or
+ * undefined when nothing was started (`onExit` says why). The fds in
+ * `options.stdio` must stay open until it has resolved.
  */
 export function spawnChildAsync(
   file: string,
@@ -95,10 +102,19 @@ export function spawnChildAsync(
   options: SpawnOptions,
   onExit: (status: ExitStatus) => void,
 ): Promise<number | undefined> {
+  if (!(usePosixSpawn ??= pidfdAvailable() && posixSpawnAvailable())) {
+    const call = prepareCall(file, args, options, onExit);
+    return Promise.resolve(call && spawnLibuv(...call, onExit));
+  }
+  // through a shell: a pipe whose end it closes as it execs the program tells when that is done
+  const gate = options.cgroup === undefined ? undefined : pipe();
+  if (gate) options = { ...options, stdio: [...options.stdio, gate.write], execGate: options.stdio.length };
   const call = prepareCall(file, args, options, onExit);
-  if (!call) return Promise.resolve(undefined);
+  if (!call) {
+    if (gate) closeBoth(gate);
+    return Promise.resolve(undefined);
+  }
   [file, args, options] = call;
-  if (!(usePosixSpawn ??= pidfdAvailable() && posixSpawnAvailable())) return Promise.resolve(spawnLibuv(file, args, options, onExit));
   const opts = {
     cwd: options.cwd,
     fds: options.stdio,
@@ -109,12 +125,32 @@ export function spawnChildAsync(
   };
   const spawned = inTurn(() => posixSpawnAsync(file, args, opts));
   return spawned.then(
-    (pid) => {
+    async (pid) => {
+      // the exit is watched once the pid is the caller's: a child that ends
+      // at once stays a zombie until then
+      if (gate) {
+        closeSync(gate.write);
+        await new Promise<void>((resolve) => {
+          const cancel = watchReadable(gate.read, () => {
+            cancel();
+            resolve();
+          });
+        });
+        closeSync(gate.read);
+      }
       watchReap(pid, onExit);
       return pid;
     },
-    (err) => notStarted(onExit, err),
+    (err) => {
+      if (gate) closeBoth(gate);
+      return notStarted(onExit, err);
+    },
   );
+}
+
+function closeBoth(ends: { read: number; write: number }): void {
+  closeSync(ends.read);
+  closeSync(ends.write);
 }
 
 /**
