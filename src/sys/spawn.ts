@@ -107,7 +107,7 @@ export function spawnChildAsync(
     return Promise.resolve(call && spawnLibuv(...call, onExit));
   }
   // through a shell: a pipe whose end it closes as it execs the program tells when that is done
-  const gate = options.cgroup === undefined ? undefined : pipe();
+  const gate = options.cgroup === undefined && !needsLimit(options) ? undefined : pipe();
   if (gate) options = { ...options, stdio: [...options.stdio, gate.write], execGate: options.stdio.length };
   const call = prepareCall(file, args, options, onExit);
   if (!call) {
