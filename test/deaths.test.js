@@ -21,6 +21,10 @@ test('deaths: written as s6-svdt prints them, read back, bounded, counted in a w
   assert.deepEqual(parseDeaths(text), d);
   assert.equal(deathsWithin(d, 15, 1025), 2);
   assert.equal(deathsWithin(d, 5, 1025), 1);
+  // only those after a given moment (sv up after a give-up): the same second, a nanosecond later
+  const [first] = d.records;
+  assert.equal(deathsWithin(d, 15, 1025, first?.time), 1);
+  assert.equal(deathsWithin(d, 15, 1025, first && { sec: first.time.sec, nsec: first.time.nsec - 1 }), 2);
   // a tally of 0 keeps only the count
   assert.equal(formatDeaths(addDeath(d, { time: at(1030), code: 2 }, 0)), 'deaths 4\n');
 });

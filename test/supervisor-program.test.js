@@ -591,6 +591,17 @@ test('program: ./finish exiting 125 gives up; the tally (3 deaths in 10 s) gives
     tally.program.deaths.records.map((d) => d.signal),
     [9, 9, 9],
   );
+  // sv up: a fresh chance, the three deaths before count no more; three new ones give up again
+  await tally.program.control('u');
+  for (let i = 0; i < 2; i++) {
+    tally.platform.advance(1000);
+    tally.platform.lastChild.exit({ code: null, signal: 9 });
+  }
+  tally.platform.advance(1000);
+  assert.equal(tally.program.givenUp, false, 'two deaths since sv up');
+  tally.platform.lastChild.exit({ code: null, signal: 9 });
+  assert.equal(tally.program.givenUp, true);
+  assert.equal(tally.platform.children.length, 6);
 });
 
 test('program: down-signal is what a stop sends; timeout-finish kills a ./finish that hangs', async () => {

@@ -1,5 +1,5 @@
 // runsv DIR: supervise one service directory (runsv(8)).
-import { Supervisor, SetupError } from '../supervisor/supervisor.js';
+import { Supervisor, SetupError, STOP_KILL_AFTER_ENV } from '../supervisor/supervisor.js';
 import { restoreStartNofile } from '../sys/host-state.js';
 import { takeStartState } from '../sys/launch.js';
 import { writeErr, usage, programName } from './output.js';
@@ -7,6 +7,9 @@ import { nameProcess } from '../sys/process-name.js';
 
 nameProcess(['runsv', ...process.argv.slice(2)]);
 
+// runsvdir --isolate's bound on a stop, which services do not see
+const killAfterMs = Number(process.env[STOP_KILL_AFTER_ENV]) || undefined;
+delete process.env[STOP_KILL_AFTER_ENV];
 // services get the environment runsv was given
 takeStartState();
 const args = process.argv.slice(2);
@@ -28,6 +31,6 @@ try {
   writeErr(`${prefix}fatal: ${err.message}\n`);
   process.exit(111);
 }
-process.on('SIGTERM', () => supervisor.terminate());
+process.on('SIGTERM', () => supervisor.terminate(killAfterMs));
 supervisor.done.then(() => process.exit(0));
 supervisor.start();

@@ -60,10 +60,11 @@ export function addDeath(deaths: Deaths, death: Death, tally: number): Deaths {
   return { total: deaths.total + 1, records: records.slice(Math.max(0, records.length - tally)) };
 }
 
-/** How many of the records fall in the last `seconds` before `now` (unix seconds). */
-export function deathsWithin(deaths: Deaths, seconds: number, now: number): number {
+/** How many of the records fall in the last `seconds` before `now` (unix seconds), and after `after` when given. */
+export function deathsWithin(deaths: Deaths, seconds: number, now: number, after?: Tai64n): number {
   const since = now - seconds;
-  return deaths.records.filter((d) => unixSeconds(d.time) >= since).length;
+  const later = (t: Tai64n) => after === undefined || t.sec > after.sec || (t.sec === after.sec && t.nsec > after.nsec);
+  return deaths.records.filter((d) => unixSeconds(d.time) >= since && later(d.time)).length;
 }
 
 /**

@@ -5,7 +5,7 @@
 // and a directory replaced under its name.
 import { watch, statSync, writeFileSync, type FSWatcher } from 'node:fs';
 import { scanServices } from '../protocol/service-list.js';
-import { HostedService, IsolatedService, type HostContext, type ServiceHost } from './service-host.js';
+import { HostedService, IsolatedService, STOP_KILL_AFTER_MS, type HostContext, type ServiceHost } from './service-host.js';
 import { FdHolder, findHeldPipe } from './fd-holder.js';
 import { FdBudget } from './fd-budget.js';
 import { taiLabel, taiNow } from '../protocol/tai64n.js';
@@ -30,12 +30,6 @@ const SETTLE_MS = 30;
 const FALLBACK_RESCAN_MS = 60_000;
 /** While the directory cannot be read, retry this often (runit: each second). */
 const RETRY_MS = 1000;
-/**
- * At shutdown, a service (or log service, or finish) still running this
- * long after its stop signal is killed, unless its timeout-kill says
- * otherwise: `sv force-stop`'s default wait.
- */
-export const SHUTDOWN_KILL_AFTER_MS = 7000;
 
 interface Tracked {
   key: string;
@@ -96,7 +90,7 @@ export class Scanner {
     const stops = this.stopInOrder(
       [...this.services.values()].map((s) => s.host),
       this.graph,
-      SHUTDOWN_KILL_AFTER_MS,
+      STOP_KILL_AFTER_MS,
     );
     this.services.clear();
     await Promise.all(stops);

@@ -2,7 +2,7 @@
 // default) or as a separate runsv process (--isolate, runit's layout).
 // Either way a supervisor that ends while its directory is still there is
 // started again a second later, as runsvdir's next scan would.
-import { Supervisor, SetupError, type SupervisorOptions } from '../supervisor/supervisor.js';
+import { Supervisor, SetupError, STOP_KILL_AFTER_ENV, type SupervisorOptions } from '../supervisor/supervisor.js';
 import { spawnChild } from '../sys/spawn.js';
 import { commandInvocation } from '../sys/launch.js';
 import { errorText, errorTextOf } from '../sys/errstr.js';
@@ -10,6 +10,12 @@ import { errorCode } from '../sys/errors.js';
 import type { FdBudget } from './fd-budget.js';
 
 export const RESTART_DELAY_MS = 1000;
+/**
+ * At shutdown, a service (or log service, or finish) still running this
+ * long after its stop signal is killed, unless its timeout-kill says
+ * otherwise: `sv force-stop`'s default wait.
+ */
+export const STOP_KILL_AFTER_MS = 7000;
 
 export interface HostContext {
   /** the scanned directory, absolute */
@@ -118,7 +124,9 @@ export class IsolatedService extends RestartingHost {
     const { newSession, childNofile } = this.ctx.supervisor;
     // runsv as its launcher would start it, handing on the limit services get
     const runsv = commandInvocation('runsv', process.env, childNofile);
-    this.pid = spawnChild(runsv.file, [...runsv.args, this.name], { cwd: this.ctx.dir, stdio: [0, 1, 2], newSession, env: runsv.env }, (status) => {
+    // a stop by runsvdir (HUP, the directory removed) is bounded as in this process
+    const env = { ...runsv.env, [STOP_KILL_AFTER_ENV]: String(STOP_KILL_AFTER_MS) };
+    this.pid = spawnChild(runsv.file, [...runsv.args, this.name], { cwd: this.ctx.dir, stdio: [0, 1, 2], newSession, env }, (status) => {
       if ('execError' in status) this.ctx.warn(`unable to start runsv ${this.name}: ${errorText(status.execError)}`);
       this.pid = undefined;
       resolveExit();

@@ -93,6 +93,8 @@ export class Program implements ProgramView {
   deaths: Deaths = { total: 0, records: [] };
   /** restarts stopped (finish exited 125, or the give-up tally) until `u` */
   givenUp = false;
+  /** deaths before then do not count for give-up: `sv up` after a give-up */
+  private tallySince: Tai64n | undefined;
   /** the backoff's last delay (ms) while the service keeps dying */
   private backoffMs: number | undefined;
   /** when a pending backoff restart is due (published), undefined when none */
@@ -261,6 +263,8 @@ export class Program implements ProgramView {
    * throttle still applies).
    */
   private operatorStart(): void {
+    // a fresh chance: the deaths that made it give up count no more
+    if (this.givenUp) this.tallySince = this.platform.now();
     this.givenUp = false;
     this.backoffMs = undefined;
     this.cancelBackoff();
@@ -577,7 +581,7 @@ export class Program implements ProgramView {
   private judge(policy: ReturnType<ProgramPlatform['restartPolicy']>): void {
     this.lastPolicy = policy;
     const g = policy.giveUp;
-    if (g && !this.givenUp && deathsWithin(this.deaths, g.seconds, unixSeconds(this.platform.now())) >= g.deaths) {
+    if (g && !this.givenUp && deathsWithin(this.deaths, g.seconds, unixSeconds(this.platform.now()), this.tallySince) >= g.deaths) {
       this.giveUp(`${g.deaths} deaths in ${g.seconds} seconds`);
     }
   }

@@ -33,6 +33,13 @@ const NOTIFY_WARNING_WINDOW_MS = 10_000;
 export const NEEDS_BOUND = 'needs-bound';
 
 export { SetupError };
+
+/**
+ * In a runsv's environment (runsvdir --isolate sets it): ms after which a
+ * stop by SIGTERM kills what ignores its stop signal, as runsvdir's own
+ * stop-all does for the supervisors in its process. Not handed on to services.
+ */
+export const STOP_KILL_AFTER_ENV = 'RUNIT_TS_STOP_KILL_AFTER_MS';
 export type { InProcessLog, Reporter, SupervisorOptions } from './platform.js';
 
 /** Longest run of control letters applied without a turn of the event loop. */
