@@ -26,6 +26,7 @@
 //     --root   the runit-ts checkout to measure (its bin/ and dist/; default: this one)
 import { writeFileSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import {
   implementations,
   checkPrerequisites,
@@ -114,6 +115,23 @@ async function latencyRound(impl) {
   }
 }
 
+/**
+ * What the figure holds besides the supervisor: one shell stamps with
+ * `date`, then a new shell is exec'd whose first line stamps again (as
+ * app's run does). Ms between the two stamps, no supervisor between them.
+ */
+function shellBaselineRound() {
+  const dir = tempDir();
+  try {
+    writeFileSync(join(dir, 'next'), '#!/bin/sh\ndate +%s%N > started-at\n', { mode: 0o755 });
+    spawnSync('/bin/sh', ['-c', 'date +%s%N > ready-at; exec ./next'], { cwd: dir });
+    const ns = BigInt(readText(join(dir, 'started-at')).trim()) - BigInt(readText(join(dir, 'ready-at')).trim());
+    return Number(ns) / 1e6;
+  } finally {
+    removeDir(dir);
+  }
+}
+
 /** utime+stime ticks (all threads) and context switches (every thread) of `pids`. */
 function activity(pids) {
   let ticks = 0;
@@ -166,8 +184,10 @@ async function idleRound(impl, { readiness, bound }, seconds) {
 
 export async function readinessBench({ impls, rounds, idleSeconds, onProgress = () => {} }) {
   const latency = Object.fromEntries(impls.map((i) => [i.name, []]));
+  const baseline = [];
   for (let round = 0; round < rounds; round++) {
     for (const impl of roundOrder(impls, round)) latency[impl.name].push(await latencyRound(impl));
+    baseline.push(shellBaselineRound());
     onProgress(`latency round ${round + 1}/${rounds}`);
   }
   const ts = impls.find((i) => i.name === 'runit-ts');
@@ -183,10 +203,10 @@ export async function readinessBench({ impls, rounds, idleSeconds, onProgress = 
     idle.push({ name: c.name, seconds: idleSeconds, ...(await idleRound(c.impl, c, idleSeconds)) });
     onProgress(`idle: ${c.name}`);
   }
-  return { rounds, latency, idle };
+  return { rounds, latency, baseline, idle };
 }
 
-export function readinessMarkdown({ rounds, latency, idle }) {
+export function readinessMarkdown({ rounds, latency, baseline = [], idle }) {
   const names = Object.keys(latency);
   const base = latency.runit ? median(latency.runit) : NaN;
   const latencyRows = names.map((n) => [
@@ -196,6 +216,14 @@ export function readinessMarkdown({ rounds, latency, idle }) {
     fmt(percentile(latency[n], 0.9), 2),
     ratio(median(latency[n]), base),
   ]);
+  if (baseline.length > 0)
+    latencyRows.push([
+      'no supervisor: a `date`, then a new shell whose first line is `date` (in both figures above)',
+      fmt(median(baseline), 2),
+      fmt(Math.min(...baseline), 2),
+      fmt(percentile(baseline, 0.9), 2),
+      '–',
+    ]);
   const idleRows = idle.map((r) => [
     r.name,
     String(r.ticks),

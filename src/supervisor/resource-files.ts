@@ -2,7 +2,7 @@
 // cgroup interface file to write to the service's cgroup at each start,
 // named as the kernel names it (memory.max, cpu.max, pids.max, ...) and
 // holding what is written to it.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { errorCode } from '../sys/errors.js';
 import { errorTextOf } from '../sys/errstr.js';
 
@@ -21,6 +21,8 @@ export function isResourceFileName(name: string): boolean {
 export function readResourceFiles(dir: string, warn: (message: string) => void): ResourceFile[] {
   let names: string[];
   try {
+    // looked for at each start: the usual absence without an exception
+    if (!statSync(`${dir}/cgroup`, { throwIfNoEntry: false })) return [];
     names = readdirSync(`${dir}/cgroup`).sort();
   } catch (err) {
     const code = errorCode(err);
