@@ -7,7 +7,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync } from 'node:fs';
 import { bin, tempDir, makeService, startDetached, stopAll, waitFor, run, running, fileLines, holds, supervisedPid, processGone } from './helpers.js';
 
 after(stopAll);
@@ -195,4 +195,32 @@ test('runsvdir HUP: a chain of needs stops in reverse (web, then app, then db)',
   assert.ok(times[0] < times[1] && times[1] < times[2], String(times));
   // dependents were down before what they need stopped: no bound stop was needed
   assert.doesNotMatch(runsvdir.output.stderr, /stopping/);
+});
+
+test('runsvdir: services removed together stop in reverse order of needs/ (app, which takes 0.3 s, before db)', async () => {
+  const base = tempDir();
+  const svdir = join(base, 'service');
+  const log = join(base, 'log');
+  mkdirSync(svdir);
+  makeService(join(svdir, 'db'), {
+    run: `#!/bin/sh\ntrap 'echo db-term $(date +%s%N) >> ${log}; kill $!; exit 0' TERM\nsleep 100 &\necho db >> ${base}/up\nwait\n`,
+  });
+  makeService(join(svdir, 'app'), {
+    'needs/db': '',
+    run: `#!/bin/sh\ntrap 'sleep 0.3; echo app-exit $(date +%s%N) >> ${log}; kill $!; exit 0' TERM\nsleep 100 &\necho app >> ${base}/up\nwait\n`,
+  });
+  const runsvdir = startDetached(bin('runsvdir'), [svdir]);
+  await waitFor(() => fileLines(join(base, 'up')).length === 2, { what: 'both up, TERM trapped' });
+  // both entries gone in one scan: the directory moved away (a scan that cannot read it changes nothing), then an empty one
+  renameSync(svdir, join(base, 'old'));
+  await waitFor(() => runsvdir.output.stderr.includes('unable to open directory'), { what: 'the directory missed' });
+  mkdirSync(svdir);
+  await waitFor(() => fileLines(log).length === 2, { what: 'both stopped' });
+  const lines = fileLines(log).map((l) => l.split(' '));
+  assert.deepEqual(
+    lines.map(([what]) => what),
+    ['app-exit', 'db-term'],
+  );
+  // db got its TERM only once app had exited, 0.3 s after its own
+  assert.ok(BigInt(lines[1]?.[1] ?? 0) >= BigInt(lines[0]?.[1] ?? 0), lines.join(' | '));
 });
