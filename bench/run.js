@@ -12,7 +12,7 @@
 //              new temporary directory unless --out is given
 //     --out    where results.json, RESULTS.md and charts/ go (default: bench/)
 //     --only   a comma-separated subset of: sv, scale, tmpfs, floor, idle, crash, svlogd, chpst,
-//              chpstrestart, observe
+//              chpstrestart, observe, readiness, backoff, containment
 //              (tmpfs: the scale phase again with the services on a tmpfs;
 //              floor: runsvdir supervising nothing, one runsv with one service)
 //     --root   the runit-ts checkout to measure (its bin/ and dist/; default: this one)
@@ -29,6 +29,9 @@ import { oneService, scale, floor, idle, crashLoop } from './supervision.js';
 import { throughput } from './svlogd.js';
 import { chpst, chpstRestart, floorRows, FLOOR_HEADERS } from './chpst.js';
 import { observe, observeRows, OBSERVE_HEADERS } from './observe.js';
+import { readinessBench, readinessMarkdown } from './readiness.js';
+import { backoffBench, backoffMarkdown } from './backoff.js';
+import { containmentBench, containmentRows, CONTAINMENT_HEADERS } from './containment.js';
 import { report } from './report.js';
 
 const quick = flag('quick');
@@ -50,6 +53,8 @@ const config = quick
       chpst: { rounds: 3, runs: 5 },
       chpstRestart: { kills: 4 },
       observe: { sizes: [100], rounds: 3, idleSeconds: 3 },
+      readiness: { rounds: 3, idleSeconds: 3 },
+      backoff: { caps: 2, seconds: 5, rounds: 1 },
     }
   : {
       oneService: { rounds: 9, kills: 15 },
@@ -61,6 +66,8 @@ const config = quick
       chpst: { rounds: 7, runs: 10 },
       chpstRestart: { kills: 15 },
       observe: { sizes: [100, 1000], rounds: 9, idleSeconds: 10 },
+      readiness: { rounds: 15, idleSeconds: 10 },
+      backoff: { caps: 8, seconds: 20, rounds: 3 },
     };
 
 const started = Date.now();
@@ -99,6 +106,9 @@ if (want('chpstrestart')) {
   results.chpstRestart = await chpstRestart({ impls, ...config.chpstRestart });
 }
 if (want('observe')) results.observe = await observe({ ...config.observe, onProgress: progress });
+if (want('readiness')) results.readiness = await readinessBench({ impls, ...config.readiness, onProgress: progress });
+if (want('backoff')) results.backoff = await backoffBench({ impls, ...config.backoff, onProgress: progress });
+if (want('containment')) results.containment = await containmentBench({ tsRoot, quick, onProgress: progress });
 results.load = load.stop();
 results.seconds = Math.round((Date.now() - started) / 1000);
 
@@ -207,6 +217,16 @@ const observeTable = results.observe
       '\n',
     )
   : '';
+// issues 13 and 14: readiness and start order, backoff, containment
+const policyTable = [
+  ...(results.readiness
+    ? ['Readiness and start order (issue 13; goal: db ready to app started ≤ 5 ms, idle costs nothing):', '', readinessMarkdown(results.readiness), '']
+    : []),
+  ...(results.backoff ? ['Crash loop with backoff (issue 14; restarts fall to the cap’s rate):', '', backoffMarkdown(results.backoff), ''] : []),
+  ...(results.containment
+    ? ['Containment per start (issue 14; goal ≤ +0.5 ms against none):', '', table(CONTAINMENT_HEADERS, containmentRows(results.containment)), '']
+    : []),
+].join('\n');
 results.summary = rows;
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -254,6 +274,7 @@ const doc = [
   ...(floorTable ? [floorTable] : []),
   goals12,
   ...(observeTable ? [observeTable] : []),
+  ...(policyTable ? [policyTable] : []),
   ...(charts.length ? ['Charts:', '', ...charts.map((c) => `![${relative(outDir, c)}](${relative(outDir, c)})`), ''] : []),
   '## How it measures',
   '',
@@ -276,4 +297,5 @@ if (boot) console.log(`\n${boot}`);
 if (floorTable) console.log(`\n${floorTable}`);
 console.log(`\n${goals12}`);
 if (observeTable) console.log(`\n${observeTable}`);
+if (policyTable) console.log(`\n${policyTable}`);
 progress(`wrote ${join(outDir, 'results.json')}, ${join(outDir, 'RESULTS.md')}${charts.length ? `, ${charts.length} charts` : ''}`);

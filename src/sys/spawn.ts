@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
 import { getrlimit, RLIMIT, childHardNofile } from './limits.js';
-import { posixSpawn, posixSpawnAsync, posixSpawnAvailable } from './posix-spawn.js';
+import { posixSpawn, posixSpawnAsync, posixSpawnAvailable, type PosixSpawnOptions } from './posix-spawn.js';
 import { pidfdAvailable, watchExit } from './pid-watch.js';
 import { reapChild, type WaitStatus } from './reap.js';
 import { errorCode } from './errors.js';
@@ -115,14 +115,7 @@ export function spawnChildAsync(
     return Promise.resolve(undefined);
   }
   [file, args, options] = call;
-  const opts = {
-    cwd: options.cwd,
-    fds: options.stdio,
-    env: options.env ?? process.env,
-    argv0: options.argv0,
-    newSession: options.newSession,
-    newGroup: options.newGroup,
-  };
+  const opts = posixOptions(options);
   const spawned = inTurn(() => posixSpawnAsync(file, args, opts));
   return spawned.then(
     async (pid) => {
@@ -200,17 +193,22 @@ function notStarted(onExit: (status: ExitStatus) => void, err: unknown): undefin
   return undefined;
 }
 
+/** SpawnOptions as posix_spawn takes them. */
+function posixOptions(options: SpawnOptions): PosixSpawnOptions {
+  return {
+    cwd: options.cwd,
+    fds: options.stdio,
+    env: options.env ?? process.env,
+    argv0: options.argv0,
+    newSession: options.newSession,
+    newGroup: options.newGroup,
+  };
+}
+
 function spawnFast(file: string, args: readonly string[], options: SpawnOptions, onExit: (status: ExitStatus) => void): number | undefined {
   let pid: number;
   try {
-    pid = posixSpawn(file, args, {
-      cwd: options.cwd,
-      fds: options.stdio,
-      env: options.env ?? process.env,
-      argv0: options.argv0,
-      newSession: options.newSession,
-      newGroup: options.newGroup,
-    });
+    pid = posixSpawn(file, args, posixOptions(options));
   } catch (err) {
     return notStarted(onExit, err);
   }
