@@ -402,6 +402,28 @@ test('RUNIT_TS_CGROUP=off: a grandchild that ignores TERM is killed after the 2 
   assert.equal(runsv.output.stderr, '');
 });
 
+test('RUNIT_TS_CGROUP naming a place where no cgroup can be made: one warning per program, then its process group', async (t) => {
+  const svdir = join(tempDir(), 'service');
+  const dir = makeService(join(svdir, 'grouped'), { run: leakyRun({ session: false }), 'timeout-kill': '300\n' });
+  const clean = cleanup();
+  t.after(() => clean.run());
+  const [runsv] = HOSTS[1].supervise(svdir, { ...process.env, RUNIT_TS_CGROUP: '/proc/no-cgroup-here' });
+  const pid = await running(dir);
+  clean.groups.push(pid);
+  const grandchild = await pidIn(dir, 'grandchild');
+  clean.pids.push(grandchild);
+  assert.equal(lockLines(dir)[2], 'pgrp');
+  assert.equal(procStat(grandchild)?.pgrp, pid);
+  // a restart: the warning is not said again
+  assert.equal(sv('-w', '10', 'restart', dir).code, 0);
+  clean.groups.push(await running(dir, { notPid: pid }));
+  assert.ok(processGone(grandchild), `the grandchild (pid ${grandchild}) still there`);
+  assert.equal(
+    runsv.output.stderr,
+    `runsv ${dir}: warning: unable to create /proc/no-cgroup-here (RUNIT_TS_CGROUP): file does not exist: using a process group\n`,
+  );
+});
+
 // --- 3. kill-mode process ---
 
 test("kill-mode process: runit's way, nothing but the main process is stopped; the grandchild runs on", { skip: noCgroups }, async (t) => {

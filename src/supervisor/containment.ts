@@ -61,24 +61,28 @@ export const NO_UNIT: Unit = {
   },
 };
 
-let base: string | null | undefined;
+let base: { dir: string | null; error?: string } | undefined;
 
 /**
  * Where this supervisor's services' cgroups go: `runit-ts/` under its own
- * cgroup, or the directory RUNIT_TS_CGROUP names; null when none can be
- * made (no cgroup2, no permission, read-only) or RUNIT_TS_CGROUP is `off`.
- * Decided once per process.
+ * cgroup, or the directory RUNIT_TS_CGROUP names; `dir` null when none can
+ * be made (no cgroup2, no permission, read-only: with the reason where
+ * RUNIT_TS_CGROUP asked for one) or RUNIT_TS_CGROUP is `off`. Decided once
+ * per process.
  */
-export function cgroupBase(): string | null {
+export function cgroupBase(): { dir: string | null; error?: string } {
   if (base !== undefined) return base;
   const configured = process.env.RUNIT_TS_CGROUP;
   const dir = configured === 'off' ? undefined : configured || ((own) => own && `${own}/runit-ts`)(ownCgroupDir());
-  base = null;
+  base = { dir: null };
   if (!dir) return base;
   try {
     makeCgroup(dir);
-    base = dir;
-  } catch {}
+    base = { dir };
+  } catch (err) {
+    // a supervisor that cannot make cgroups (a user's, a read-only hierarchy) uses process groups quietly, unless told to
+    if (configured) base = { dir: null, error: `unable to create ${dir} (RUNIT_TS_CGROUP): ${errorTextOf(err)}: using a process group` };
+  }
   return base;
 }
 
@@ -101,9 +105,10 @@ export class Containment {
     return pgrpUnit(!newSession);
   }
 
-  /** The cgroup when this host can have one, made at first use. */
+  /** The cgroup when this host can have one. */
   private cgroup(): string | undefined {
-    const root = cgroupBase();
+    const { dir: root, error } = cgroupBase();
+    if (error) this.warnOnce('base', error);
     if (root === null) return undefined;
     if (!this.cgroupDir) {
       let real = this.dir;
@@ -112,6 +117,7 @@ export class Containment {
       } catch {}
       this.cgroupDir = `${root}/${cgroupNameOf(real)}`;
     }
+    // made at the first start, and again after it was found gone
     if (!this.made) {
       try {
         makeCgroup(this.cgroupDir);
@@ -134,7 +140,12 @@ export class Containment {
         // an adopted one and what it started, wherever a supervisor that made no cgroup (runit's runsv) left them
         if (adopted && this.move(dir, pid)) for (const child of new ProcessTable().pids(pid).slice(1)) this.move(dir, child);
       },
-      leftovers: () => cgroupPopulated(dir),
+      leftovers: () => {
+        const populated = cgroupPopulated(dir);
+        // removed from outside: made again at the next start
+        if (populated === undefined) this.made = false;
+        return populated === true;
+      },
       signal: (signal) => signalCgroup(dir, signal),
       whenEmpty: (onEmpty) => watchCgroupEmpty(dir, onEmpty),
     };

@@ -4,7 +4,8 @@
 // and the interface files that set limits. Plain file operations on the
 // cgroup2 file system: every call is a small read or write that never
 // waits on a disk.
-import { mkdirSync, readFileSync, readdirSync, rmdirSync, watch, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmdirSync, watch, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { errorCode } from './errors.js';
 
 /** The cgroup2 mount point and this process's cgroup below it, from /proc/self/{mountinfo,cgroup}. */
@@ -55,9 +56,25 @@ export function cgroupNameOf(path: string): string {
   return name.length > 255 ? name.slice(name.length - 255) : name;
 }
 
-/** Make the cgroup `dir` (and its parents); an existing one is fine. */
+/**
+ * Make the cgroup `dir` (and its parents); an existing one is fine. Not
+ * mkdirSync's `recursive`, which Node 20 repeats for ever where the kernel
+ * says ENOENT under a parent that exists (/proc).
+ */
 export function makeCgroup(dir: string): void {
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir);
+    return;
+  } catch (err) {
+    if (errorCode(err) === 'EEXIST') return;
+    if (errorCode(err) !== 'ENOENT' || dirname(dir) === dir) throw err;
+  }
+  makeCgroup(dirname(dir));
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    if (errorCode(err) !== 'EEXIST') throw err;
+  }
 }
 
 /** Move process `pid` into the cgroup `dir`. */
@@ -65,12 +82,20 @@ export function moveToCgroup(dir: string, pid: number): void {
   writeFileSync(`${dir}/cgroup.procs`, String(pid));
 }
 
-/** Whether any process is in `dir` or below it (cgroup.events `populated`); false when it is gone. */
-export function cgroupPopulated(dir: string): boolean {
+const events = Buffer.alloc(256);
+
+/** Whether any process is in `dir` or below it (cgroup.events `populated`); undefined when the cgroup is gone. */
+export function cgroupPopulated(dir: string): boolean | undefined {
+  let fd: number | undefined;
   try {
-    return /^populated 1$/m.test(readFileSync(`${dir}/cgroup.events`, 'latin1'));
+    // one read into a kept buffer: looked at after every exit
+    fd = openSync(`${dir}/cgroup.events`, 'r');
+    const n = readSync(fd, events, 0, events.length, 0);
+    return /^populated 1$/m.test(events.toString('latin1', 0, n));
   } catch {
-    return false;
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
