@@ -402,7 +402,7 @@ test('RUNIT_TS_CGROUP=off: a grandchild that ignores TERM is killed after the 2 
   assert.equal(runsv.output.stderr, '');
 });
 
-test('RUNIT_TS_CGROUP naming a place where no cgroup can be made: one warning per program, then its process group', async (t) => {
+test('RUNIT_TS_CGROUP naming a place where no cgroup can be made: one warning, then process groups', async (t) => {
   const svdir = join(tempDir(), 'service');
   const dir = makeService(join(svdir, 'grouped'), { run: leakyRun({ session: false }), 'timeout-kill': '300\n' });
   const clean = cleanup();
@@ -420,8 +420,38 @@ test('RUNIT_TS_CGROUP naming a place where no cgroup can be made: one warning pe
   assert.ok(processGone(grandchild), `the grandchild (pid ${grandchild}) still there`);
   assert.equal(
     runsv.output.stderr,
-    `runsv ${dir}: warning: unable to create /proc/no-cgroup-here (RUNIT_TS_CGROUP): file does not exist: using a process group\n`,
+    `runsv ${dir}: warning: unable to create cgroup /proc/no-cgroup-here (RUNIT_TS_CGROUP): file does not exist: services get process groups\n`,
   );
+});
+
+test("a read-only cgroup hierarchy (a container's): one warning for the whole runsvdir, every service in a process group", { skip: noCgroups }, async (t) => {
+  const svdir = join(tempDir(), 'service');
+  const dirs = ['a', 'b'].map((name) => makeService(join(svdir, name), { run: '#!/bin/sh\nexec sleep 100\n' }));
+  const clean = cleanup();
+  t.after(() => clean.run());
+  // the hierarchy read-only in a mount namespace of runsvdir's own
+  const own = /** @type {string} */ (OWN);
+  const mount = OWN_PATH === '/' || OWN_PATH === undefined ? own : own.slice(0, own.length - OWN_PATH.length);
+  const host = startDetached('unshare', [
+    '--mount',
+    '--propagation',
+    'private',
+    'sh',
+    '-c',
+    `mount -o remount,bind,ro ${mount} && exec "$0" "$1"`,
+    bin('runsvdir'),
+    svdir,
+  ]);
+  for (const dir of dirs) {
+    const pid = await running(dir);
+    clean.groups.push(pid);
+    assert.equal(lockLines(dir)[2], 'pgrp');
+    assert.equal(procStat(pid)?.pgrp, pid);
+  }
+  await holds(() => host.output.stderr.split('\n').length <= 2, 300, 'no second warning');
+  assert.match(host.output.stderr, /^runsv [ab]: warning: unable to create cgroup \S+: read-only file system: services get process groups\n$/);
+  process.kill(host.pid, 'SIGTERM');
+  assert.equal((await host.exited).code, 0);
 });
 
 // --- 3. kill-mode process ---

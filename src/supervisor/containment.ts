@@ -66,9 +66,10 @@ let base: { dir: string | null; error?: string } | undefined;
 /**
  * Where this supervisor's services' cgroups go: `runit-ts/` under its own
  * cgroup, or the directory RUNIT_TS_CGROUP names; `dir` null when none can
- * be made (no cgroup2, no permission, read-only: with the reason where
- * RUNIT_TS_CGROUP asked for one) or RUNIT_TS_CGROUP is `off`. Decided once
- * per process.
+ * be made (no cgroup2, no permission, read-only) or RUNIT_TS_CGROUP is
+ * `off`, with the reason to say once where it is news: RUNIT_TS_CGROUP
+ * asked for one, or the hierarchy is read-only (a container's). A user
+ * without a delegated subtree is not told. Decided once per process.
  */
 export function cgroupBase(): { dir: string | null; error?: string } {
   if (base !== undefined) return base;
@@ -80,11 +81,14 @@ export function cgroupBase(): { dir: string | null; error?: string } {
     makeCgroup(dir);
     base = { dir };
   } catch (err) {
-    // a supervisor that cannot make cgroups (a user's, a read-only hierarchy) uses process groups quietly, unless told to
-    if (configured) base = { dir: null, error: `unable to create ${dir} (RUNIT_TS_CGROUP): ${errorTextOf(err)}: using a process group` };
+    const why = configured ? ' (RUNIT_TS_CGROUP)' : errorCode(err) === 'EROFS' ? '' : undefined;
+    if (why !== undefined) base = { dir: null, error: `unable to create cgroup ${dir}${why}: ${errorTextOf(err)}: services get process groups` };
   }
   return base;
 }
+
+/** The reason no cgroup is made is said once per process, by the first program to start. */
+let baseErrorSaid = false;
 
 /** The containment of one program of a service: `dir` is its directory (the service's, or its log/). */
 export class Containment {
@@ -108,7 +112,10 @@ export class Containment {
   /** The cgroup when this host can have one. */
   private cgroup(): string | undefined {
     const { dir: root, error } = cgroupBase();
-    if (error) this.warnOnce('base', error);
+    if (error && !baseErrorSaid) {
+      baseErrorSaid = true;
+      this.warn(error);
+    }
     if (root === null) return undefined;
     if (!this.cgroupDir) {
       let real = this.dir;
@@ -123,7 +130,13 @@ export class Containment {
         makeCgroup(this.cgroupDir);
         this.made = true;
       } catch (err) {
-        this.warnOnce('mkdir', `unable to create cgroup ${this.cgroupDir}: ${errorTextOf(err)}: using a process group`);
+        const reason = `unable to create cgroup ${this.cgroupDir}: ${errorTextOf(err)}`;
+        // a read-only hierarchy is the host's news, said once; anything else is this program's
+        if (errorCode(err) !== 'EROFS') this.warnOnce('mkdir', `${reason}: using a process group`);
+        else if (!baseErrorSaid) {
+          baseErrorSaid = true;
+          this.warn(`${reason}: services get process groups`);
+        }
         return undefined;
       }
     }
