@@ -260,14 +260,9 @@ for (const host of HOSTS) {
     assert.equal(cgroupLine(grandchild), inCgroupOf(dir));
     assert.equal(cgroupLine(logPid), inCgroupOf(log));
     assert.equal(`${nameOf(dir)}-log`, nameOf(log));
-    assert.deepEqual(
-      readText(`${cgroupOf(dir)}/cgroup.procs`)
-        ?.split('\n')
-        .filter(Boolean)
-        .map(Number)
-        .sort(),
-      [pid, grandchild].sort(),
-    );
+    // exactly run and the grandchild, once the grandchild's `mv` (which wrote its pid) has exited
+    const procs = () => (readText(`${cgroupOf(dir)}/cgroup.procs`) ?? '').split('\n').filter(Boolean).map(Number).sort().join(' ');
+    await waitFor(() => procs() === [pid, grandchild].sort().join(' '), { what: () => `run and the grandchild alone in the cgroup: ${procs()}` });
     // named in supervise/lock, runit-ts status --json and --verbose
     assert.equal(lockLines(dir)[2], `cgroup ${cgroupOf(dir)}`);
     assert.equal(lockLines(log)[2], `cgroup ${cgroupOf(log)}`);
