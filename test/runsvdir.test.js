@@ -238,12 +238,16 @@ test('a deploy user supervises services in their home without root', async (t) =
    * @param {string[]} args
    */
   const asNobody = (name, args) => asUser(NOBODY, othersBin(name), args);
-  startDetached(...asNobody('runsvdir', [dir]), { env: { ...process.env, HOME: home }, cwd: home });
+  const host = startDetached(...asNobody('runsvdir', [dir]), { env: { ...process.env, HOME: home }, cwd: home });
   const pid = await running(join(dir, 'app'));
   // a user's runsvdir makes no cgroup: each start of run leads a process group of its own, which
-  // stopping runsvdir's group does not reach (docs/containment.md)
+  // stopping runsvdir's group does not reach (docs/containment.md): the host first, then the service
   assert.equal(procStat(pid)?.pgrp, pid);
-  t.after(() => {
+  t.after(async () => {
+    try {
+      process.kill(-host.pid, 'SIGKILL');
+    } catch {}
+    await host.exited;
     for (const p of [pid, supervisedPid(join(dir, 'app'))])
       try {
         if (p > 0) process.kill(-p, 'SIGKILL');
