@@ -4,9 +4,10 @@
 // and the interface files that set limits. Plain file operations on the
 // cgroup2 file system: every call is a small read or write that never
 // waits on a disk.
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmdirSync, watch, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmdirSync, watch, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { errorCode } from './errors.js';
+import { readSmall } from './small-file.js';
 
 /** The cgroup2 mount point and this process's cgroup below it, from /proc/self/{mountinfo,cgroup}. */
 export function ownCgroupDir(mountinfo?: string, cgroup?: string): string | undefined {
@@ -82,20 +83,12 @@ export function moveToCgroup(dir: string, pid: number): void {
   writeFileSync(`${dir}/cgroup.procs`, String(pid));
 }
 
-const events = Buffer.alloc(256);
-
 /** Whether any process is in `dir` or below it (cgroup.events `populated`); undefined when the cgroup is gone. */
 export function cgroupPopulated(dir: string): boolean | undefined {
-  let fd: number | undefined;
   try {
-    // one read into a kept buffer: looked at after every exit
-    fd = openSync(`${dir}/cgroup.events`, 'r');
-    const n = readSync(fd, events, 0, events.length, 0);
-    return /^populated 1$/m.test(events.toString('latin1', 0, n));
+    return /^populated 1$/m.test(readSmall(`${dir}/cgroup.events`));
   } catch {
     return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
 

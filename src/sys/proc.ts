@@ -1,9 +1,7 @@
 // Facts about processes read from /proc.
-import { readSync, readdirSync, statSync, openSync, closeSync, constants } from 'node:fs';
+import { readdirSync, statSync, openSync, closeSync, constants } from 'node:fs';
 import { setNonblock } from './fd.js';
-
-/** /proc/PID/stat is at most 52 numbers and a 64-byte name: well under this. */
-const statBuffer = Buffer.alloc(4096);
+import { readSmall } from './small-file.js';
 
 /**
  * Field 22 of /proc/PID/stat: when the process started, in clock ticks after
@@ -63,16 +61,12 @@ export function processGroupAlive(pgid: number): boolean {
 
 /** The fields of /proc/PID/stat after the command name (field 3 first); undefined when it is gone. */
 function statFields(pid: number): string[] | undefined {
-  let fd: number | undefined;
+  let stat: string;
   try {
-    fd = openSync(`/proc/${pid}/stat`, constants.O_RDONLY);
-    const n = readSync(fd, statBuffer, 0, statBuffer.length, null);
-    const stat = statBuffer.toString('latin1', 0, n);
-    // the command name may contain spaces and parentheses: skip past the last ')'
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    stat = readSmall(`/proc/${pid}/stat`);
   } catch {
     return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
+  // the command name may contain spaces and parentheses: skip past the last ')'
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }

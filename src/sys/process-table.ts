@@ -2,7 +2,8 @@
 // under a pid, read from /proc, and who holds a lock (/proc/locks). Where a
 // service has no cgroup, its tree is what can be measured: a process that
 // left it (double fork, setsid and reparent to init) is not counted.
-import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { readSmall } from './small-file.js';
 import { pageSize } from './sysconf.js';
 
 /** /proc/PID/stat's times are in USER_HZ, which Linux fixes at 100 for user space. */
@@ -136,23 +137,4 @@ export function parseLocks(text: string): Map<string, number> {
     if (m && Number(m[1]) > 0) holders.set(m[2]!, Number(m[1]));
   }
   return holders;
-}
-
-const small = Buffer.allocUnsafe(4096);
-
-/**
- * A short /proc file (stat, children) in one read through one reused
- * buffer: readFileSync's fstat and allocation per file cost more than the
- * read itself when a scrape reads a thousand of them. Throws as open does.
- */
-function readSmall(path: string): string {
-  const fd = openSync(path, 'r');
-  try {
-    const n = readSync(fd, small, 0, small.length, null);
-    // longer (a process with hundreds of children): the rest too
-    if (n === small.length) return small.toString('latin1') + readFileSync(fd, 'latin1');
-    return small.toString('latin1', 0, n);
-  } finally {
-    closeSync(fd);
-  }
 }
