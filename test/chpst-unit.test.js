@@ -1,11 +1,13 @@
 // Unit tests of chpst's pure parts: command lines, user:group specs, the
-// environment, envdir values, soft limits. `npm run build` first.
+// environment, envdir values, soft limits, the chpst lines the supervisor
+// applies itself. `npm run build` first.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseArgs, sgetopt, invocation, parseNice, parseUnsigned, USAGE, VERSION } from '../dist/chpst/options.js';
-import { parseNumericIds, resolveExtended, resolveAccount } from '../dist/chpst/uidgid.js';
+import { parseNumericIds, resolveExtended, resolveAccount, namesIn } from '../dist/chpst/uidgid.js';
+import { parseHostedChpst, hostedExec } from '../dist/chpst/hosted.js';
 import { Environment, envFileValue, getEnv } from '../dist/chpst/environment.js';
-import { softLimit } from '../dist/chpst/apply.js';
+import { softLimit } from '../dist/chpst/options.js';
 
 /** @param {string} s */
 const b = (s) => Buffer.from(s, 'latin1');
@@ -277,4 +279,56 @@ test('soft limits: the value, or the hard limit when higher, `=` or beyond a C l
   assert.equal(softLimit(1n << 63n, inf), inf);
   assert.equal(softLimit((1n << 63n) - 1n, inf), (1n << 63n) - 1n);
   assert.equal(softLimit(1n << 70n, 100n), 100n);
+});
+
+test('a chpst line the supervisor applies: the grammar, and what it leaves to chpst', () => {
+  /** @param {string} text */
+  const planOfRun = (text) => parseHostedChpst(text)?.plan;
+  const taken = parseHostedChpst('#!/bin/sh\n# web\nexec chpst -u www:www:adm -n 5 -o 4096 -t 60 -0 -v ./web --port=80\n');
+  assert.equal(taken?.chpst, 'chpst');
+  assert.deepEqual(taken?.plan.setUser, { spec: 'www:www:adm', extended: true });
+  assert.equal(taken?.plan.nice, 5);
+  assert.deepEqual(taken?.plan.limits, { NOFILE: 4096n, CPU: 60n });
+  assert.deepEqual(taken?.plan.close, [true, false, false]);
+  assert.deepEqual(taken?.plan.program, ['./web', '--port=80']);
+  assert.equal(parseHostedChpst('#!/bin/sh\nexec /usr/bin/chpst -u :1000:1000 prog\n')?.chpst, '/usr/bin/chpst');
+  for (const text of [
+    'exec chpst -u nobody prog\n', // no #!/bin/sh: ./run cannot be executed
+    '#!/bin/sh\nexec chpst -u nobody\n', // chpst's usage
+    '#!/bin/sh\nexec chpst -u nobody prog "$@"\n',
+    '#!/bin/sh\nexec chpst -u nobody prog 2>&1\n',
+    '#!/bin/sh\nexec ./chpst -u nobody prog\n',
+    '#!/bin/sh\nexec setuidgid nobody prog\n',
+    '#!/bin/sh\nexec chpst -P prog\n',
+    '#!/bin/sh\nexec chpst -e ./env prog\n',
+    '#!/bin/sh\nexec chpst -U nobody prog\n',
+    '#!/bin/sh\nexec chpst -/ /srv prog\n',
+    '#!/bin/sh\nexec chpst -l lock prog\n',
+    '#!/bin/sh\nexec chpst -b name prog\n',
+    '#!/bin/sh\nexec chpst -m 100000 prog\n', // bytes: dash counts kilobytes
+    '#!/bin/sh\nexec chpst -p 10 prog\n',
+    '#!/bin/sh\nexec chpst -V prog\n',
+  ]) {
+    assert.equal(planOfRun(text), undefined, text);
+  }
+});
+
+test('a chpst line the supervisor applies: limits, closed fds, nice(1) and setpriv(1), in chpst order', () => {
+  const tools = { setpriv: '/usr/bin/setpriv', nice: '/usr/bin/nice' };
+  const hard = (/** @type {string} */ resource) => (resource === 'NOFILE' ? 1024n : 0xffffffffffffffffn);
+  const plan = parseHostedChpst('#!/bin/sh\nexec chpst -u x -n -3 -o 4096 -t 9223372036854775808 -0 -2 prog -x\n')?.plan;
+  assert.ok(plan);
+  assert.deepEqual(hostedExec(plan, { uid: 1000, gids: [100, 4] }, hard, tools), {
+    setup: ['ulimit -S -n 1024', 'ulimit -S -t unlimited', 'exec 0<&- 2<&-'],
+    argv: ['/usr/bin/nice', '-n', '-3', '--', '/usr/bin/setpriv', '--regid=100', '--groups=100,4', '--reuid=1000', '--', 'prog', '-x'],
+  });
+  const plain = parseHostedChpst('#!/bin/sh\nexec chpst -o 10 prog\n')?.plan;
+  assert.ok(plain);
+  assert.deepEqual(hostedExec(plain, undefined, hard, tools), { setup: ['ulimit -S -n 10'], argv: ['prog'] });
+});
+
+test('namesIn: the names resolveExtended looks up', () => {
+  assert.deepEqual(namesIn('www'), { user: 'www', groups: [] });
+  assert.deepEqual(namesIn('www:www:adm'), { user: 'www', groups: ['www', 'adm'] });
+  assert.deepEqual(namesIn(':1000:1000'), { groups: [] });
 });

@@ -8,7 +8,7 @@ import { getrlimit, setrlimit, RLIMIT } from '../sys/limits.js';
 import { execProgram } from '../sys/exec.js';
 import { lowestFreeAfterExec } from '../sys/descriptors.js';
 import { errorTextOf } from '../sys/errstr.js';
-import { LIMIT_ORDER, type Plan, type UserSpec, type LimitValue, type Resource } from './options.js';
+import { LIMIT_ORDER, softLimit, type Plan, type UserSpec, type LimitValue, type Resource } from './options.js';
 import { resolveAccount, resolveExtended, type Ids, type Lookup } from './uidgid.js';
 import { Environment } from './environment.js';
 import { getEnv } from '../util/environ.js';
@@ -24,14 +24,6 @@ export interface Reporter {
 }
 
 const lookup: Lookup = { user: getUser, group: getGroup };
-
-const HALF = 1n << 63n;
-
-/** What runit's limit() sets: the value, or the hard limit when it is higher or `=`. */
-export function softLimit(value: LimitValue, hard: bigint): bigint {
-  // a value that does not fit a C long was negative for runit: the hard limit
-  return value === 'hard' || value >= HALF || value > hard ? hard : value;
-}
 
 function resolve(user: UserSpec, report: Reporter): Ids {
   let ids: Ids | 'invalid' | 'unknown';

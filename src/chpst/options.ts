@@ -17,6 +17,14 @@ export const LIMIT_ORDER: readonly Resource[] = ['DATA', 'STACK', 'MEMLOCK', 'AS
 /** A soft limit: a number, or `hard` for "as high as the hard limit". */
 export type LimitValue = bigint | 'hard';
 
+const HALF = 1n << 63n;
+
+/** What runit's limit() sets: the value, or the hard limit when it is higher or `=`. */
+export function softLimit(value: LimitValue, hard: bigint): bigint {
+  // a value that does not fit a C long was negative for runit: the hard limit
+  return value === 'hard' || value >= HALF || value > hard ? hard : value;
+}
+
 export interface UserSpec {
   spec: string;
   /** `[:]user[:group...]` (chpst -u/-U) rather than a plain account name (setuidgid, envuidgid) */

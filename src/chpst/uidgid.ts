@@ -56,16 +56,23 @@ export function resolveExtended(spec: string, lookup: Lookup): Ids | 'invalid' |
   if (!user) return 'unknown';
   if (colon < 0) return { uid: user.uid, gids: [user.gid] };
   const gids: number[] = [];
-  for (const name of spec
-    .slice(colon + 1)
-    .split(':')
-    .slice(0, MAX_GROUPS)) {
+  for (const name of groupNames(spec.slice(colon + 1))) {
     const gid = lookup.group(name);
     if (gid === undefined) return 'unknown';
     gids.push(gid);
   }
   return { uid: user.uid, gids };
 }
+
+/** The names resolveExtended looks up for `spec`: its user, then its groups. */
+export function namesIn(spec: string): { user?: string; groups: string[] } {
+  if (spec.startsWith(':')) return { groups: [] };
+  const colon = spec.indexOf(':');
+  if (colon < 0) return { user: spec, groups: [] };
+  return { user: spec.slice(0, colon), groups: groupNames(spec.slice(colon + 1)) };
+}
+
+const groupNames = (list: string): string[] => list.split(':').slice(0, MAX_GROUPS);
 
 /** setuidgid/envuidgid: an account name only; groups := its primary gid. */
 export function resolveAccount(spec: string, lookup: Lookup): Ids | 'unknown' {

@@ -20,6 +20,8 @@ import { Containment, NO_UNIT, type Unit } from './containment.js';
 import { readMemoryRestart } from './restart-policy.js';
 import { readCgroupFile } from '../sys/cgroup.js';
 import { ProcessTable } from '../sys/process-table.js';
+import { hostedChpst } from './hosted-chpst.js';
+import type { HostedExec } from '../chpst/hosted.js';
 
 /** A running process of a program, as far as the program needs to know it. */
 export interface Child {
@@ -226,8 +228,12 @@ export class ProcessPlatform implements ProgramPlatform {
     const notify = !this.isLog && what === 'run' && extra.onReadiness ? this.readinessPipe(stdio, extra.onReadiness) : undefined;
     // ./run off the event loop: the log pipe it gets stays open until it is
     // started (the supervisor closes it only once the service is down and not starting)
-    if (!this.isLog && what === 'run')
-      return spawnChildAsync(`./${what}`, args, options, onExit).then(
+    if (!this.isLog && what === 'run') {
+      // a chpst line the supervisor applies itself starts its program without a chpst process
+      const spawnRun = (exec: HostedExec | undefined) =>
+        exec ? spawnChildAsync(exec.argv[0]!, exec.argv.slice(1), { ...options, setup: exec.setup }, onExit) : spawnChildAsync('./run', args, options, onExit);
+      const hosted = hostedChpst(this.cwd, env ?? process.env);
+      return (hosted instanceof Promise ? hosted.then(spawnRun) : spawnRun(hosted)).then(
         (pid) => {
           notify?.spawned(pid !== undefined);
           if (pid !== undefined) unit.joined(pid);
@@ -238,6 +244,7 @@ export class ProcessPlatform implements ProgramPlatform {
           throw err;
         },
       );
+    }
     const pid = spawnChild(`./${what}`, args, options, onExit);
     if (pid !== undefined) unit.joined(pid);
     return pid === undefined ? undefined : processChild(pid);

@@ -4,6 +4,7 @@
 // whether it can be opened for reading. Node's fs only: no koffi, so sv may
 // use it.
 import { accessSync, statSync, openSync, closeSync, constants } from 'node:fs';
+import { resolve } from 'node:path';
 
 /**
  * access(path, X_OK): execute permission on a file, search permission on a
@@ -60,4 +61,14 @@ export function canOpenForReading(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** `file` as execvp(3) finds it: with a slash as it is, else the first executable along `path` (PATH's syntax); undefined when none. */
+export function findProgram(file: string, path: string | undefined, cwd: string): string | undefined {
+  if (file.includes('/')) return file;
+  for (const dir of (path ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
+    const candidate = resolve(cwd, dir || '.', file);
+    if (executeAccess(candidate)) return candidate;
+  }
+  return undefined;
 }

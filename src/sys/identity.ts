@@ -16,27 +16,56 @@ const PW_UID = 16;
 const PW_GID = 20;
 const GR_GID = 16;
 
+/** The entry a getXXnam_r call filled, or undefined for none; its error thrown. */
+function entryFound(err: number, entry: Buffer, result: Buffer, syscall: string, name: string): Buffer | undefined {
+  checkReturned(err, syscall, name);
+  return result.readBigUInt64LE(0) === 0n ? undefined : entry;
+}
+
 function lookup(fn: typeof getpwnamR, syscall: string, name: string, structSize: number): Buffer | undefined {
   const entry = Buffer.alloc(structSize);
   const result = Buffer.alloc(8);
   for (let size = 1024; ; size *= 2) {
     const err: number = fn(name, entry, Buffer.alloc(size), size, result);
     if (err === ERANGE && size < 1 << 20) continue;
-    checkReturned(err, syscall, name);
-    return result.readBigUInt64LE(0) === 0n ? undefined : entry;
+    return entryFound(err, entry, result, syscall, name);
+  }
+}
+
+/** lookup in libuv's thread pool: NSS may wait on a directory service, the event loop must not. */
+async function lookupAsync(fn: typeof getpwnamR, syscall: string, name: string, structSize: number): Promise<Buffer | undefined> {
+  const entry = Buffer.alloc(structSize);
+  const result = Buffer.alloc(8);
+  for (let size = 1024; ; size *= 2) {
+    const buffer = Buffer.alloc(size);
+    const err = await new Promise<number>((resolve, reject) =>
+      fn.async(name, entry, buffer, size, result, (error: unknown, value: number) => (error ? reject(error) : resolve(value))),
+    );
+    if (err === ERANGE && buffer.length < 1 << 20) continue; // (buffer referenced until the call has returned)
+    return entryFound(err, entry, result, syscall, name);
   }
 }
 
 /** getpwnam(): the user's uid and primary gid, undefined when there is no such user. */
 export function getUser(name: string): { uid: number; gid: number } | undefined {
-  const entry = lookup(getpwnamR, 'getpwnam', name, 48);
-  return entry && { uid: entry.readUInt32LE(PW_UID), gid: entry.readUInt32LE(PW_GID) };
+  return userOf(lookup(getpwnamR, 'getpwnam', name, 48));
 }
+
+/** getUser off the event loop. */
+export async function getUserAsync(name: string): Promise<{ uid: number; gid: number } | undefined> {
+  return userOf(await lookupAsync(getpwnamR, 'getpwnam', name, 48));
+}
+
+const userOf = (entry: Buffer | undefined) => entry && { uid: entry.readUInt32LE(PW_UID), gid: entry.readUInt32LE(PW_GID) };
 
 /** getgrnam(): the group's gid, undefined when there is no such group. */
 export function getGroup(name: string): number | undefined {
-  const entry = lookup(getgrnamR, 'getgrnam', name, 32);
-  return entry?.readUInt32LE(GR_GID);
+  return lookup(getgrnamR, 'getgrnam', name, 32)?.readUInt32LE(GR_GID);
+}
+
+/** getGroup off the event loop. */
+export async function getGroupAsync(name: string): Promise<number | undefined> {
+  return (await lookupAsync(getgrnamR, 'getgrnam', name, 32))?.readUInt32LE(GR_GID);
 }
 
 export function setGroups(gids: readonly number[]): void {

@@ -5,11 +5,10 @@
 // signal at its default action, none blocked, fds 0-2 blocking and
 // inheritable, nothing else inherited (all our fds are close-on-exec).
 // Reaping is the caller's: these children are not libuv's.
-import { resolve } from 'node:path';
 import { libcFunction, checkReturned as check } from './libc.js';
 import { SysError } from './errors.js';
 import { setNonblock, isNonblocking } from './fd.js';
-import { executeAccess } from './access.js';
+import { findProgram } from './access.js';
 
 const spawnC = libcFunction('int posix_spawn(_Out_ int *pid, const char *path, uint8_t *actions, uint8_t *attr, const char **argv, const char **envp)');
 const actionsInit = libcFunction('int posix_spawn_file_actions_init(uint8_t *actions)');
@@ -84,16 +83,6 @@ export function posixSpawnAvailable(): boolean {
   } catch {
     return false;
   }
-}
-
-/** `file` as execvp finds it: with a slash as it is, else along PATH. */
-function findProgram(file: string, env: NodeJS.ProcessEnv, cwd: string): string {
-  if (file.includes('/')) return file;
-  for (const dir of (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
-    const candidate = resolve(cwd, dir || '.', file);
-    if (executeAccess(candidate)) return candidate;
-  }
-  throw new SysError('posix_spawn', 2 /* ENOENT */, file);
 }
 
 /** The child's fds as file actions. Sources that a later dup2 would overwrite are first moved out of the way. */
@@ -181,7 +170,8 @@ interface Prepared {
 }
 
 function prepare(file: string, args: readonly string[], options: PosixSpawnOptions): Prepared {
-  const path = findProgram(file, options.env, options.cwd);
+  const path = findProgram(file, options.env.PATH, options.cwd);
+  if (path === undefined) throw new SysError('posix_spawn', 2 /* ENOENT */, file);
   const argv: (string | null)[] = [options.argv0 ?? file, ...args, null];
   const envp = envpOf(options.env);
   const { plain, session, group } = spawnAttrs();

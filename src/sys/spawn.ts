@@ -47,6 +47,8 @@ export interface SpawnOptions {
   cgroup?: string;
   /** the child's fd that the shell of throughShell closes right before it execs the program (spawnChildAsync's wait) */
   execGate?: number;
+  /** shell commands the child runs before it execs the program (chpst/hosted.ts's; trusted text) */
+  setup?: readonly string[];
 }
 
 /**
@@ -54,9 +56,10 @@ export interface SpawnOptions {
  * nor libuv can give it: a NOFILE limit other than this process's (libuv
  * cannot change one between fork and exec), a cgroup (glibc's posix_spawn
  * cannot start a child in one: moved afterwards, it could fork a daemon
- * that escapes first). Then the child starts as /bin/sh, which moves itself
- * into the cgroup (writing 0 to cgroup.procs moves the writer), sets the
- * limit and execs the program with the same pid and argv. Exec errors are
+ * that escapes first), or the setup of a chpst line the supervisor applies.
+ * Then the child starts as /bin/sh, which moves itself into the cgroup
+ * (writing 0 to cgroup.procs moves the writer), sets the limit, runs the
+ * setup and execs the program with the same pid and argv. Exec errors are
  * checked first, so they read as they would without the shell. A cgroup
  * that cannot be written is left to the caller to notice.
  */
@@ -71,11 +74,14 @@ function throughShell(file: string, args: readonly string[], options: SpawnOptio
     const hard = childHardNofile(); // the hard limit back too, where the host raised it
     script += `ulimit -Sn ${options.nofile}${hard === undefined ? '' : ` && ulimit -Hn ${hard}`} && `;
   }
+  for (const command of options.setup ?? []) script += `${command} && `;
   const gate = options.execGate === undefined ? '' : ` ${options.execGate}>&-`;
   return ['/bin/sh', ['-c', `${script}exec${gate} "$0" "$@"`, options.argv0 ?? file, ...args]];
 }
 
 const needsLimit = (options: SpawnOptions): boolean => options.nofile !== undefined && options.nofile !== currentNofile();
+
+const needsShell = (options: SpawnOptions): boolean => options.cgroup !== undefined || needsLimit(options) || (options.setup?.length ?? 0) > 0;
 
 /**
  * Start `file` with argv `[file, ...args]`. Returns the pid, or undefined when
@@ -107,7 +113,7 @@ export function spawnChildAsync(
     return Promise.resolve(call && spawnLibuv(...call, onExit));
   }
   // through a shell: a pipe whose end it closes as it execs the program tells when that is done
-  const gate = options.cgroup === undefined && !needsLimit(options) ? undefined : pipe();
+  const gate = needsShell(options) ? pipe() : undefined;
   if (gate) options = { ...options, stdio: [...options.stdio, gate.write], execGate: options.stdio.length };
   const call = prepareCall(file, args, options, onExit);
   if (!call) {
@@ -176,7 +182,7 @@ function prepareCall(
   options: SpawnOptions,
   onExit: (status: ExitStatus) => void,
 ): [string, readonly string[], SpawnOptions] | undefined {
-  if (options.cgroup === undefined && !needsLimit(options)) return [file, args, options];
+  if (!needsShell(options)) return [file, args, options];
   const wrapped = throughShell(file, args, options);
   if (!Array.isArray(wrapped)) {
     process.nextTick(onExit, wrapped);
