@@ -243,7 +243,13 @@ try {
 
 // sections written by hand (the start-up phases of bench/startup.js) are
 // kept when RESULTS.md is written again
-const KEPT = ['## Start-up by phase', '## Scale curve', '## No line lost when the host dies', '## Readiness, backoff and containment (issues 13 and 14)'];
+const KEPT = [
+  '## Start-up by phase',
+  '## chpst in run',
+  '## Scale curve',
+  '## No line lost when the host dies',
+  '## Readiness, backoff and containment (issues 13 and 14)',
+];
 const previous = existsSync(join(outDir, 'RESULTS.md')) ? readFileSync(join(outDir, 'RESULTS.md'), 'utf8') : '';
 const kept = KEPT.flatMap((heading) => {
   const at = previous.indexOf(`\n${heading}`);

@@ -3,8 +3,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { existsSync, writeFileSync } from 'node:fs';
-import { bin, debian, tempDir, makeService, startDetached, stopAll, running, run, waitFor, readText, stat } from './helpers.js';
+import { writeFileSync } from 'node:fs';
+import { TAI_OFFSET } from '../dist/protocol/tai64n.js';
+import { bin, debian, tempDir, makeService, startDetached, stopAll, running, run, waitFor, readText, stat, craftSupervise, statusRecord } from './helpers.js';
 
 after(stopAll);
 
@@ -22,8 +23,14 @@ test('backoff: restarts wait 0.2, 0.4, 0.8, 0.8 s; sv status shows the pending r
   for (const [i, least] of [200, 400, 800, 800].entries()) assert.ok((gaps[i] ?? 0) >= least - 5, `gap ${i}: ${gaps.join(',')}`);
   assert.ok((gaps[3] ?? 0) < 1600, `capped: ${gaps.join(',')}`);
   // while one is pending: sv status says so; Debian's sv shows runit's line
-  const pending = await waitFor(() => existsSync(join(dir, 'supervise/policy')) && run(bin('sv'), ['status', dir]).stdout, { what: 'a pending restart' });
-  assert.match(pending, /^down: .*: \d+s, normally up, want up, restart in \d+s\n$/);
+  let seen = '';
+  await waitFor(
+    () => {
+      seen = run(bin('sv'), ['status', dir]).stdout;
+      return /^down: .*: \d+s, normally up, want up, restart in \d+s\n$/.test(seen);
+    },
+    { what: () => `a pending restart in sv status, seen: ${seen}` },
+  );
   const debianLine = run(debian('sv'), ['status', dir]).stdout;
   assert.match(debianLine, /^(down|run): .*\d+s(, normally up, want up)?\n$/);
   // the death record
@@ -68,4 +75,16 @@ test('down-signal: sv down sends the signal the file names', async () => {
   await running(dir);
   assert.equal(run(bin('sv'), ['-w', '10', 'down', dir]).code, 0);
   assert.equal(readText(join(dir, 'got')), 'QUIT\n');
+});
+
+test('a pending restart is shown only while the service is down (supervise/policy goes a moment after a start is published)', () => {
+  const dir = join(tempDir(), 'svc');
+  const inAMinute = `restart @${(TAI_OFFSET + BigInt(Math.floor(Date.now() / 1000) + 60)).toString(16)}00000000\n`;
+  craftSupervise(dir, { status: statusRecord({ pid: 4242, state: 1 }) });
+  writeFileSync(join(dir, 'supervise/policy'), inAMinute);
+  assert.match(run(bin('sv'), ['status', dir]).stdout, /^run: .*: \(pid 4242\) \d+s\n$/);
+  assert.equal(JSON.parse(run(bin('runit-ts'), ['status', '--json', dir]).stdout).services[0].restartIn, null);
+  craftSupervise(dir, { status: statusRecord({ state: 0 }) });
+  assert.match(run(bin('sv'), ['status', dir]).stdout, /^down: .*: \d+s, normally up, want up, restart in (59|60)s\n$/);
+  assert.ok(JSON.parse(run(bin('runit-ts'), ['status', '--json', dir]).stdout).services[0].restartIn > 50);
 });

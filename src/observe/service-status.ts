@@ -111,8 +111,8 @@ function readinessFigures(supervise: string): Pick<ProgramStatus, 'ready' | 'rea
   };
 }
 
-/** runit-ts's supervise/deaths and supervise/policy (absent under runit). */
-function policyFigures(supervise: string): Pick<ProgramStatus, 'deaths' | 'lastExit' | 'givenUp' | 'restartAt'> {
+/** runit-ts's supervise/deaths and supervise/policy (absent under runit); the policy says something only while the program is `down`. */
+function policyFigures(supervise: string, down: boolean): Pick<ProgramStatus, 'deaths' | 'lastExit' | 'givenUp' | 'restartAt'> {
   let deaths: Deaths | undefined;
   try {
     deaths = parseDeaths(readFileSync(`${supervise}/deaths`, 'latin1'));
@@ -120,7 +120,7 @@ function policyFigures(supervise: string): Pick<ProgramStatus, 'deaths' | 'lastE
     deaths = undefined;
   }
   const last = deaths?.records.at(-1);
-  const policy = readPolicy(supervise);
+  const policy = down ? readPolicy(supervise) : undefined;
   return {
     deaths: deaths?.total ?? null,
     lastExit: last ? deathLine(last).slice(26) : null,
@@ -215,7 +215,7 @@ export function readProgramStatus(dir: string, processes?: ProcessTable): Progra
     inProcess: false,
     processes: null,
     ...(pid === null ? { containment: null, cgroup: null } : containmentFigures(supervise)),
-    ...policyFigures(supervise),
+    ...policyFigures(supervise, state === 'down'),
     ...readinessFigures(supervise),
   };
   return processes ? withProcesses(status, dir, processes) : status;

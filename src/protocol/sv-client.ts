@@ -176,8 +176,10 @@ export class SvSession {
       normallyUp = true;
     }
     const now = taiFromMillis(this.now);
-    // runit-ts's restart policy, when the service has one (nothing under runit)
-    this.puts(statusBody(label, rec, now.sec, normallyUp) + policyNote(readPolicy(`${dir}/supervise`), now));
+    // runit-ts's restart policy, when the service has one (nothing under runit); the file
+    // may still be there for a moment after a start is published
+    const policy = rec.state === 0 ? readPolicy(`${dir}/supervise`) : undefined;
+    this.puts(statusBody(label, rec, now.sec, normallyUp) + policyNote(policy, now));
     // runit-ts's readiness and needs (supervise/readiness), when the service declares them (nothing under runit)
     this.puts(readinessSuffix(readReadiness(`${dir}/supervise`), rec.state === 1 && rec.pid !== 0, taiFromMillis(this.now).sec));
     return rec.pid ? 1 : 2;
