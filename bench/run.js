@@ -246,6 +246,7 @@ try {
 const KEPT = [
   '## Start-up by phase',
   '## chpst in run',
+  '## Crash loop',
   '## Scale curve',
   '## No line lost when the host dies',
   '## Readiness, backoff and containment (issues 13 and 14)',
