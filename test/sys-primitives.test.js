@@ -4,13 +4,16 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, removeDir, isRoot } from './helpers.js';
 import { writeAll } from '../dist/sys/write.js';
 import { execAccessError, executeAccess, checkExecuteAccess, pathExists, canOpenForReading } from '../dist/sys/access.js';
 import { pipe, descriptorState, setCloexec, dupCloexec, dup3, isNonblocking, mkfifo } from '../dist/sys/fd.js';
 import { checkSyscall, checkReturned } from '../dist/sys/libc.js';
+import { cgroupUsage } from '../dist/sys/cgroup.js';
+import { ProcessTable } from '../dist/sys/process-table.js';
+import { pageSize } from '../dist/sys/sysconf.js';
 
 /** @typedef {import('../dist/sys/errors.js').SysError} SysError */
 
@@ -121,4 +124,38 @@ test("checkSyscall and checkReturned: a failed call as an error with errno's nam
     /** @param {SysError} err */
     (err) => err.code === 'ENOENT' && err.syscall === 'posix_spawn' && err.path === '/x',
   );
+});
+
+test('cgroupUsage: its processes, nested cgroups included, CPU from cpu.stat, memory only where its files are', () => {
+  const dir = tempDir('cgroup-usage-');
+  const files = {
+    'cpu.stat': 'usage_usec 2500000\nuser_usec 2000000\n',
+    'cgroup.procs': '10\n11\n',
+    'cgroup.stat': 'nr_descendants 1\nnr_dying_descendants 0\n',
+    'child/cgroup.procs': '12\n',
+    'child/cgroup.stat': 'nr_descendants 0\n',
+  };
+  mkdirSync(join(dir, 'child'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  assert.deepEqual(cgroupUsage(dir), { pids: [10, 11, 12], cpuSeconds: 2.5, memoryBytes: undefined, memoryPeakBytes: undefined });
+  writeFileSync(join(dir, 'memory.current'), '4096\n');
+  writeFileSync(join(dir, 'memory.peak'), '8192\n');
+  assert.deepEqual(cgroupUsage(dir), { pids: [10, 11, 12], cpuSeconds: 2.5, memoryBytes: 4096, memoryPeakBytes: 8192 });
+  // no cgroup.stat (an older kernel): the directory is listed
+  rmSync(join(dir, 'cgroup.stat'));
+  assert.deepEqual(cgroupUsage(dir)?.pids, [10, 11, 12]);
+  assert.equal(cgroupUsage(join(dir, 'gone')), undefined);
+  removeDir(dir);
+});
+
+test('ProcessTable.rssBytes: the resident pages of the processes given, one that is gone counting 0', () => {
+  const proc = tempDir('proc-');
+  mkdirSync(join(proc, '10'));
+  mkdirSync(join(proc, '11'));
+  // fields after the command: state ppid ... rss is field 24
+  const stat = (/** @type {number} */ pid, /** @type {number} */ rss) => `${pid} (a (b) c) S 1 ${Array(19).fill(0).join(' ')} ${rss} 0\n`;
+  writeFileSync(join(proc, '10/stat'), stat(10, 3));
+  writeFileSync(join(proc, '11/stat'), stat(11, 5));
+  assert.equal(new ProcessTable(proc).rssBytes([10, 11, 12]), 8 * pageSize());
+  removeDir(proc);
 });

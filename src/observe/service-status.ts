@@ -161,11 +161,11 @@ export function withProcesses(p: ProgramStatus, dir: string, processes: ProcessT
 
 /** A cgroup's figures (memory from /proc where its controller is off), or the process tree's. */
 function usageOf(p: ProgramStatus, processes: ProcessTable): ProgramStatus['processes'] {
-  const tree = () => processes.usage(p.pid!) ?? null;
   const cgroup = p.cgroup ? cgroupUsage(p.cgroup) : undefined;
-  if (!cgroup || cgroup.count === 0) return tree();
-  const rssBytes = cgroup.memoryBytes ?? tree()?.rssBytes ?? 0;
-  const usage = { count: cgroup.count, cpuSeconds: cgroup.cpuSeconds, rssBytes };
+  if (!cgroup || cgroup.pids.length === 0) return processes.usage(p.pid!) ?? null;
+  // without the memory controller: what its processes hold resident
+  const rssBytes = cgroup.memoryBytes ?? processes.rssBytes(cgroup.pids);
+  const usage = { count: cgroup.pids.length, cpuSeconds: cgroup.cpuSeconds, rssBytes };
   return cgroup.memoryPeakBytes === undefined ? usage : { ...usage, memoryPeakBytes: cgroup.memoryPeakBytes };
 }
 

@@ -4,7 +4,7 @@
 // and the interface files that set limits. Plain file operations on the
 // cgroup2 file system: every call is a small read or write that never
 // waits on a disk.
-import { mkdirSync, readFileSync, readdirSync, rmdirSync, watch, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, watch, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { errorCode } from './errors.js';
 import { readSmall } from './small-file.js';
@@ -97,7 +97,7 @@ export function cgroupPids(dir: string): number[] {
   const pids: number[] = [];
   for (const d of subtree(dir)) {
     try {
-      for (const line of readFileSync(`${d}/cgroup.procs`, 'latin1').split('\n')) if (line) pids.push(Number(line));
+      for (const line of readSmall(`${d}/cgroup.procs`).split('\n')) if (line) pids.push(Number(line));
     } catch {}
   }
   return pids;
@@ -105,6 +105,10 @@ export function cgroupPids(dir: string): number[] {
 
 /** `dir` and every cgroup below it, deepest last. */
 function subtree(dir: string): string[] {
+  // cgroup.stat says whether there is anything below: one short read where a listing costs more
+  try {
+    if (/^nr_descendants 0$/m.test(readSmall(`${dir}/cgroup.stat`))) return [dir];
+  } catch {}
   const dirs = [dir];
   for (let i = 0; i < dirs.length; i++) {
     try {
@@ -192,7 +196,7 @@ export function writeCgroupFile(dir: string, name: string, value: string): void 
 /** An interface file's text, undefined when it is absent (its controller is not enabled). */
 export function readCgroupFile(dir: string, name: string): string | undefined {
   try {
-    return readFileSync(`${dir}/${name}`, 'latin1');
+    return readSmall(`${dir}/${name}`);
   } catch (err) {
     if (errorCode(err) === 'ENOENT') return undefined;
     throw err;
@@ -201,7 +205,8 @@ export function readCgroupFile(dir: string, name: string): string | undefined {
 
 /** A cgroup's figures: its processes, CPU time (cpu.stat, always there), memory where the controller is on. */
 export interface CgroupUsage {
-  count: number;
+  /** its processes */
+  pids: number[];
   cpuSeconds: number;
   /** memory.current, undefined without the memory controller */
   memoryBytes: number | undefined;
@@ -219,7 +224,9 @@ export function cgroupUsage(dir: string): CgroupUsage | undefined {
   }
   if (cpu === undefined) return undefined;
   const usec = Number(/^usage_usec (\d+)$/m.exec(cpu)?.[1] ?? 0);
+  // memory.* exist only where the controller is on: looked for without an exception (a scrape reads a thousand)
   const number = (name: string): number | undefined => {
+    if (!statSync(`${dir}/${name}`, { throwIfNoEntry: false })) return undefined;
     try {
       const text = readCgroupFile(dir, name);
       return text === undefined ? undefined : Number(text);
@@ -227,5 +234,6 @@ export function cgroupUsage(dir: string): CgroupUsage | undefined {
       return undefined;
     }
   };
-  return { count: cgroupPids(dir).length, cpuSeconds: usec / 1e6, memoryBytes: number('memory.current'), memoryPeakBytes: number('memory.peak') };
+  const memoryBytes = number('memory.current');
+  return { pids: cgroupPids(dir), cpuSeconds: usec / 1e6, memoryBytes, memoryPeakBytes: memoryBytes === undefined ? undefined : number('memory.peak') };
 }

@@ -116,6 +116,19 @@ export class ProcessTable {
     return total.count === 0 ? undefined : total;
   }
 
+  /** The resident memory of these processes, in bytes (those gone meanwhile count 0). */
+  rssBytes(pids: readonly number[]): number {
+    let pages = 0;
+    for (const pid of pids) {
+      try {
+        pages += parseStat(pid, readSmall(`${this.proc}/${pid}/stat`))?.rssPages ?? 0;
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return pages * pageSize();
+  }
+
   /** The pids of the tree rooted at `pid`, it first (empty when it is gone). */
   pids(pid: number): number[] {
     return Array.from(this.walk(pid), (stat) => stat.pid);
