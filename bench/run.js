@@ -247,6 +247,7 @@ const KEPT = [
   '## Start-up by phase',
   '## chpst in run',
   '## Crash loop',
+  '## Measured after the full run',
   '## Scale curve',
   '## No line lost when the host dies',
   '## Readiness, backoff and containment (issues 13 and 14)',
