@@ -152,8 +152,11 @@ export async function chpstRestart({ impls = implementations(), kills = 15 } = {
       }
     }
   } finally {
-    for (const { runsvdir, base } of setups) {
+    for (const { runsvdir, base, dir } of setups) {
       await runsvdir.stop();
+      // without a cgroup, runit-ts's service leads a process group of its own: the group kill missed it
+      const pid = pidOf(dir);
+      if (pid && readText(`/proc/${pid}/comm`) === 'sleep\n') process.kill(pid, 'SIGKILL');
       removeDir(base);
     }
   }
