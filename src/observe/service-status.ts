@@ -111,7 +111,7 @@ function readinessFigures(supervise: string): Pick<ProgramStatus, 'ready' | 'rea
   };
 }
 
-/** runit-ts's supervise/deaths and supervise/policy (absent under runit); the policy says something only while the program is `down`. */
+/** runit-ts's supervise/deaths and supervise/policy (absent under runit). */
 function policyFigures(supervise: string, down: boolean): Pick<ProgramStatus, 'deaths' | 'lastExit' | 'givenUp' | 'restartAt'> {
   let deaths: Deaths | undefined;
   try {
@@ -120,7 +120,7 @@ function policyFigures(supervise: string, down: boolean): Pick<ProgramStatus, 'd
     deaths = undefined;
   }
   const last = deaths?.records.at(-1);
-  const policy = down ? readPolicy(supervise) : undefined;
+  const policy = readPolicy(supervise, down);
   return {
     deaths: deaths?.total ?? null,
     lastExit: last ? deathLine(last).slice(26) : null,

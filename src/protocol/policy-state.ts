@@ -31,8 +31,13 @@ export function policyNote(state: PolicyState, now: Tai64n): string {
   return `, restart in ${Math.max(0, Math.ceil(us / 1e6))}s`;
 }
 
-/** A program's supervise/policy, read; undefined when there is none (runit) or it cannot be read. */
-export function readPolicy(superviseDir: string): PolicyState {
+/**
+ * A program's supervise/policy, read, while the program is down (the file
+ * goes a moment after a start is published: a running program has none);
+ * undefined when there is none (runit) or it cannot be read.
+ */
+export function readPolicy(superviseDir: string, down: boolean): PolicyState {
+  if (!down) return undefined;
   try {
     return parsePolicy(readFileSync(`${superviseDir}/policy`, 'latin1'));
   } catch {

@@ -176,10 +176,8 @@ export class SvSession {
       normallyUp = true;
     }
     const now = taiFromMillis(this.now);
-    // runit-ts's restart policy, when the service has one (nothing under runit); the file
-    // may still be there for a moment after a start is published
-    const policy = rec.state === 0 ? readPolicy(`${dir}/supervise`) : undefined;
-    this.puts(statusBody(label, rec, now.sec, normallyUp) + policyNote(policy, now));
+    // runit-ts's restart policy, when the service has one (nothing under runit)
+    this.puts(statusBody(label, rec, now.sec, normallyUp) + policyNote(readPolicy(`${dir}/supervise`, rec.state === 0), now));
     // runit-ts's readiness and needs (supervise/readiness), when the service declares them (nothing under runit)
     this.puts(readinessSuffix(readReadiness(`${dir}/supervise`), rec.state === 1 && rec.pid !== 0, taiFromMillis(this.now).sec));
     return rec.pid ? 1 : 2;
@@ -228,7 +226,7 @@ export class SvSession {
     const got = this.getStatus(dir, name);
     if (got.r !== 1) return -1;
     // `up` during a backoff wait is sent although the service wants up already: it starts it now
-    if (controlSkips(letters, got.rec) && !(letters[0] === 'u' && readPolicy(`${dir}/supervise`)?.restartAt)) return 0;
+    if (controlSkips(letters, got.rec) && !(letters[0] === 'u' && readPolicy(`${dir}/supervise`, got.rec.state === 0)?.restartAt)) return 0;
     try {
       sendControl(`${dir}/supervise`, letters);
     } catch (err) {

@@ -112,10 +112,7 @@ export class Containment {
   /** The cgroup when this host can have one. */
   private cgroup(): string | undefined {
     const { dir: root, error } = cgroupBase();
-    if (error && !baseErrorSaid) {
-      baseErrorSaid = true;
-      this.warn(error);
-    }
+    if (error) this.warnHost(error);
     if (root === null) return undefined;
     if (!this.cgroupDir) {
       let real = this.dir;
@@ -133,10 +130,7 @@ export class Containment {
         const reason = `unable to create cgroup ${this.cgroupDir}: ${errorTextOf(err)}`;
         // a read-only hierarchy is the host's news, said once; anything else is this program's
         if (errorCode(err) !== 'EROFS') this.warnOnce('mkdir', `${reason}: using a process group`);
-        else if (!baseErrorSaid) {
-          baseErrorSaid = true;
-          this.warn(`${reason}: services get process groups`);
-        }
+        else this.warnHost(`${reason}: services get process groups`);
         return undefined;
       }
     }
@@ -221,6 +215,13 @@ export class Containment {
       return undefined;
     }
     return cgroupControllers(dir);
+  }
+
+  /** What holds for every program of this process, said by the first to meet it. */
+  private warnHost(message: string): void {
+    if (baseErrorSaid) return;
+    baseErrorSaid = true;
+    this.warn(message);
   }
 
   private warnOnce(key: string, message: string): void {

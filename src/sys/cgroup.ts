@@ -228,10 +228,9 @@ export function cgroupUsage(dir: string): CgroupUsage | undefined {
   const number = (name: string): number | undefined => {
     if (!statSync(`${dir}/${name}`, { throwIfNoEntry: false })) return undefined;
     try {
-      const text = readCgroupFile(dir, name);
-      return text === undefined ? undefined : Number(text);
+      return Number(readSmall(`${dir}/${name}`));
     } catch {
-      return undefined;
+      return undefined; // gone meanwhile
     }
   };
   const memoryBytes = number('memory.current');
