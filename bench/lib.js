@@ -8,6 +8,9 @@ import os from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+// the cgroups runit-ts made for a removed tree's services (none to remove before `npm run build`)
+const { removeCgroupsUnder } = await import('../dist/supervisor/containment.js').catch(() => ({ removeCgroupsUnder: () => {} }));
+
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** True when `importMeta` is the module node was started with (`node bench/x.js`). */
@@ -87,7 +90,9 @@ export function tempDir(prefix = 'runit-ts-bench-', base = os.tmpdir()) {
   return mkdtempSync(join(base, prefix));
 }
 
+/** Removes `dir` and the empty cgroups runit-ts made for services in it (its runsvdir killed, not stopped). */
 export function removeDir(dir) {
+  removeCgroupsUnder(dir);
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { existsSync, mkdirSync, readdirSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
 import { cgroupNameOf, ownCgroupDir } from '../dist/sys/cgroup.js';
+import { removeCgroupsUnder } from '../dist/supervisor/containment.js';
 import {
   bin,
   tempDir,
@@ -554,6 +555,26 @@ test('a daemon that double-forks as run starts is still in the cgroup, and gone 
     assert.equal(sv('-w', '10', 'down', dir).code, 0);
     assert.ok(processGone(grandchild), `${dir}'s daemon (pid ${grandchild}) still there`);
   }
+});
+
+test("removeCgroupsUnder: a killed supervisor's empty cgroups go with its tree; a populated one and another tree's stay", { skip: noCgroups }, async (t) => {
+  const top = tempDir();
+  const prefix = `${BASE}/${nameOf(top)}`;
+  const empty = `${prefix}-a`;
+  const populated = `${prefix}-b`;
+  // a tree whose name only starts like this one's
+  const other = `${prefix}x-a`;
+  for (const dir of [empty, populated, other]) mkdirSync(dir);
+  const sleeper = startDetached('sleep', ['1000']);
+  writeFileSync(`${populated}/cgroup.procs`, String(sleeper.pid));
+  const clean = cleanup();
+  clean.pids.push(sleeper.pid);
+  clean.cgroups.push(populated, other);
+  t.after(() => clean.run());
+  removeCgroupsUnder(top);
+  assert.equal(existsSync(empty), false, `${empty} still there`);
+  assert.equal(existsSync(populated), true, `${populated} removed while populated`);
+  assert.equal(existsSync(other), true, `${other} removed: not under ${top}`);
 });
 
 // --- 5. resource files, against a fake cgroup tree ---

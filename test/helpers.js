@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeStatus } from '../dist/protocol/status.js';
+import { removeCgroupsUnder } from '../dist/supervisor/containment.js';
 import { TAI_OFFSET } from '../dist/protocol/tai64n.js';
 
 /**
@@ -51,11 +52,7 @@ export const isRoot = process.getuid?.() === 0;
 /** @type {string[]} */
 const temporary = [];
 process.on('exit', () => {
-  for (const dir of temporary) {
-    try {
-      rmSync(dir, { recursive: true, force: true });
-    } catch {}
-  }
+  for (const dir of temporary) removeDir(dir);
 });
 
 /**
@@ -71,9 +68,16 @@ export function tempDir(prefix = 'runit-ts-', mode) {
   return dir;
 }
 
-/** @param {string} dir */
+/**
+ * Removes `dir` and the empty cgroups the supervisors made for services in
+ * it (a supervisor killed with SIGKILL leaves them).
+ * @param {string} dir
+ */
 export function removeDir(dir) {
-  rmSync(dir, { recursive: true, force: true });
+  try {
+    removeCgroupsUnder(dir);
+    rmSync(dir, { recursive: true, force: true });
+  } catch {}
 }
 
 /**

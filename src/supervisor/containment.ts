@@ -5,7 +5,7 @@
 // process group per start (what leaves the group is not). The kill mode is
 // systemd's `KillMode=mixed`; a `kill-mode` file saying `process` keeps
 // runit's way for a service that leaves processes behind on purpose.
-import { realpathSync } from 'node:fs';
+import { readdirSync, realpathSync } from 'node:fs';
 import {
   cgroupControllers,
   cgroupNameOf,
@@ -85,6 +85,30 @@ export function cgroupBase(): { dir: string | null; error?: string } {
     if (why !== undefined) base = { dir: null, error: `unable to create cgroup ${dir}${why}: ${errorTextOf(err)}: services get process groups` };
   }
   return base;
+}
+
+/**
+ * The cgroups left for programs under `tree` (their supervisor killed, so
+ * never released), removed where empty: for whoever removes such a tree
+ * (the tests, bench/), since every cgroup kept costs the kernel at each fork.
+ * Call it before the tree itself is gone: its name is its real path's.
+ */
+export function removeCgroupsUnder(tree: string): void {
+  const { dir: root } = cgroupBase();
+  if (!root) return;
+  let prefix: string;
+  try {
+    prefix = cgroupNameOf(realpathSync(tree));
+  } catch {
+    return;
+  }
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of names) if (name === prefix || name.startsWith(`${prefix}-`)) removeCgroup(`${root}/${name}`);
 }
 
 /** The reason no cgroup is made is said once per process, by the first program to start. */
