@@ -7,9 +7,10 @@
 //   memory    USS, PSS, RSS of the supervision processes (runsvdir, runsv,
 //             svlogd, fd holder; not the services)
 //   svStatus  `sv status` of one service, median of several runs
+//   allStatus the status of all N in one command: `runit-ts status --json`;
+//             runit has none, so Debian's `sv status` of every directory
 //   idleCpu   CPU of supervision over a short idle window
 //   restart   `sv -w 60 restart` of a few services (controllability)
-// `runit-ts status --json` of all services is left out (not wired in yet).
 //
 // What one process may hold decides how many runsvdirs an N takes:
 //   runit     runsvdir.c has MAXSERVICES 1000: above that, one runsvdir per
@@ -62,6 +63,8 @@ const TS_FDS_PER_SERVICE = 16;
 const TS_LIMIT_SHARE = 0.9;
 /** pids left for the rest of the machine (other work, the bench itself) */
 const PID_MARGIN = 2000;
+/** runs of the status of all N, each a whole command (median kept) */
+const ALL_STATUS_RUNS = 3;
 
 const readNumber = (path) => {
   try {
@@ -155,6 +158,9 @@ async function oneRun(impl, n, layout, { idleSeconds, statusRuns, restarts, sett
     const mem = memoryOf(pids);
     const status = [];
     for (let i = 0; i < statusRuns; i++) status.push(timeCommand(impl.bin('sv'), ['status', dirs[0]]));
+    const [command, ...args] = impl.name === 'runit' ? [impl.bin('sv'), 'status'] : [impl.bin('runit-ts'), 'status', '--json'];
+    const allStatus = [];
+    for (let i = 0; i < ALL_STATUS_RUNS; i++) allStatus.push(timeCommand(command, [...args, ...dirs], { maxBuffer: 1 << 28 }));
     const before = cpuByPid(pids);
     await sleep(idleSeconds * 1000);
     const idleCpu = cpuDelta(before, cpuByPid(pids));
@@ -170,7 +176,7 @@ async function oneRun(impl, n, layout, { idleSeconds, statusRuns, restarts, sett
         onProgress(`  ${impl.name} n=${n}: ${err.message.trim()}`);
       }
     }
-    return { upMs, ...mem, counts, statusMs: median(status), status, idleCpu, restart, restartFailures, hosts: layout.hosts };
+    return { upMs, ...mem, counts, statusMs: median(status), status, allStatusMs: median(allStatus), idleCpu, restart, restartFailures, hosts: layout.hosts };
   } finally {
     for (const h of hosts) await h.stop();
     removeDir(base);
@@ -213,7 +219,15 @@ export async function scaleCurve({
       const p = point[i.name];
       if (p.skip) continue;
       const m = (k) => median(p.runs.map((r) => r[k]));
-      Object.assign(p, { upMs: m('upMs'), uss: m('uss'), pss: m('pss'), rss: m('rss'), statusMs: m('statusMs'), idleCpu: m('idleCpu') });
+      Object.assign(p, {
+        upMs: m('upMs'),
+        uss: m('uss'),
+        pss: m('pss'),
+        rss: m('rss'),
+        statusMs: m('statusMs'),
+        allStatusMs: m('allStatusMs'),
+        idleCpu: m('idleCpu'),
+      });
       p.restartMs = median(p.runs.flatMap((r) => r.restart));
       p.restartFailures = p.runs.flatMap((r) => r.restartFailures);
       p.counts = p.runs.at(-1).counts;
@@ -240,6 +254,7 @@ export function scaleReport(result) {
       ...both('pss', (v) => fmt(v, 1), MB),
       ...both('rss', (v) => fmt(v, 1), MB),
       ...both('statusMs', (v) => fmt(v, 1)),
+      ...both('allStatusMs', (v) => fmt(v, 0)),
       ...both('idleCpu', (v) => fmt(v * 1000, 1)),
       ...both('restartMs', (v) => fmt(v, 0)),
     ];
@@ -255,13 +270,14 @@ export function scaleReport(result) {
         ...h('PSS MB'),
         ...h('RSS MB'),
         ...h('sv status ms'),
+        ...h('status of all ms'),
         ...h(`idle CPU ms / ${result.idleSeconds} s`),
         ...h('sv -w restart ms'),
       ],
       rows,
     ),
     '',
-    '`runit-ts status --json` of all services: column left out (not wired into this bench yet).',
+    "status of all: `runit-ts status --json` of the N directories (runit-ts), Debian's `sv status` of them (runit has no status of all).",
   ];
   for (const pt of result.points)
     for (const impl of [a, b]) {
