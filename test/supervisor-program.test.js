@@ -500,16 +500,18 @@ test('program: a letter that arrives while the start is under way applies to the
   assert.equal(platform.children.length, 1);
 });
 
-test('program: a start that fails later is reported as the exec failure it is', async () => {
+test('program: a start that fails later is reported as the exec failure it is, and published as down', async () => {
   const platform = new FakePlatform();
   platform.deferStarts = true;
   platform.startErrors.push('ENOENT');
   const program = new Program(platform, false, 'up');
   program.begin();
+  // the exec error comes before the spawn is known to have ended (the order seen with runsv bundled)
   platform.pendingStarts.shift()?.();
   await settle();
   assert.deepEqual(platform.fatals, ['unable to start ./run: file does not exist']);
   assert.equal(program.isStarting, false);
+  assert.deepEqual(platform.published, [{ state: State.Down, want: 'up', paused: false, gotTerm: false, pid: 0 }]);
 });
 
 // --- restart policy (issue 14): backoff, give-up, down-signal, timeout-finish ---

@@ -407,8 +407,9 @@ export class Program implements ProgramView {
   }
 
   private spawned(child: Child | undefined, attempt: Attempt): void {
-    // nothing is published for a start that failed: exited() says why
-    if (!child) return;
+    // a start that failed: exited() says why, and it may have come while
+    // the spawn was still under way, when nothing could be published
+    if (!child) return this.publish();
     this.started(attempt);
     this.starting = false;
     this.child = child;
