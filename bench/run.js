@@ -246,7 +246,9 @@ try {
 const KEPT = [
   '## Start-up by phase',
   '## chpst in run',
+  '## Boot',
   '## Crash loop',
+  '## Supervision memory',
   '## Measured after the full run',
   '## Scale curve',
   '## No line lost when the host dies',
@@ -275,7 +277,7 @@ const doc = [
   `| node | ${m.node} |`,
   `| runit (Debian package) | ${m.runit ?? 'unknown'} |`,
   `| runit-ts | ${m.commit ?? 'unknown'} |`,
-  `| load during the run | 1-min load average ${l.loadavg1Mean} mean, ${l.loadavg1Max} max (${l.samples} samples); CPU busy ${(l.busyShare * 100).toFixed(0)} % of ${m.cores} cores — the bench itself keeps about one core busy; the rest was other work on the machine |`,
+  `| load during the run | 1-min load average ${l.loadavg1Mean} mean, ${l.loadavg1Max} max (${l.samples} samples); CPU busy ${(l.busyShare * 100).toFixed(0)} % of ${m.cores} cores; the load average counts the processes the bench starts (a N = 1,000 phase starts thousands at once, runit's 3,000) |`,
   '',
   markdown,
   '',

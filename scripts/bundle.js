@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // Writes, for each command of the table in src/sys/launch.ts marked
-// `bundle` (the short-lived ones: sv, chpst, ...), dist/cli/<module>.cjs:
-// the module and everything it imports from dist/ in one CommonJS file,
-// which its launcher runs. Node then reads and compiles one file instead of
-// a dozen, and never starts its ES module loader (which also loads every
-// lazy part of a built-in that an `import` names: `node:fs` brings in
-// streams). Run by `npm run build` after tsc, before scripts/launchers.js.
+// `bundle` (the short-lived ones: sv, chpst, ...; the supervisors),
+// dist/cli/<module>.cjs: the module and everything it imports from dist/ in
+// one CommonJS file, which its launcher runs. Node then reads and compiles
+// one file instead of a dozen, and never starts its ES module loader (which
+// also loads every lazy part of a built-in that an `import` names: `node:fs`
+// brings in streams). Comments and whitespace are left out: a long-running
+// supervisor keeps its source in memory (~0.7 MB of USS less for runsvdir);
+// names are kept, so a stack trace still reads. Run by `npm run build`
+// after tsc, before scripts/launchers.js.
 //
 // It also records in dist/koffi-native.json which file of koffi's prebuilt
 // binaries koffi itself loads on this machine (src/sys/koffi-native.ts loads
@@ -35,6 +38,9 @@ await build({
   // so the paths made from it stay right; its url is made only when asked for
   define: { 'import.meta.dirname': '__dirname', 'import.meta.filename': '__filename', 'import.meta': 'import_meta' },
   banner: { js: 'const import_meta = { get url() { return require("node:url").pathToFileURL(__filename).href; } };' },
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: 'none',
   logLevel: 'warning',
 });
 

@@ -176,7 +176,7 @@ test('commandInvocation: what a launcher runs, for a command started by another 
   const runsv = commandInvocation('runsv', env, 1024n);
   assert.equal(runsv.file, process.execPath);
   assert.deepEqual(runsv.args.slice(0, -1), COMMANDS.runsv.nodeOptions);
-  assert.equal(runsv.args.at(-1), join(root, 'dist/cli/runsv.js'));
+  assert.equal(runsv.args.at(-1), join(root, 'dist/cli/runsv.cjs'));
   assert.deepEqual(runsv.env, { A: 'b', RUNIT_TS_EXTRA_CA_CERTS: '/x.pem', RUNIT_TS_NOFILE: '1024' });
   assert.equal(commandInvocation('runit', {}, 0xffffffffffffffffn).env.RUNIT_TS_NOFILE, 'unlimited');
   assert.deepEqual(commandInvocation('sv', { A: 'b' }, 1024n).env, { A: 'b' });

@@ -38,7 +38,7 @@ export interface CommandSpec {
   /** Node and V8 options, before the module */
   nodeOptions: readonly string[];
   records: Records;
-  /** run from the bundle (scripts/bundle.js): a command whose start-up is most of its run */
+  /** run from the bundle (scripts/bundle.js): a command whose start-up is most of its run, or a supervisor (its source stays in memory) */
   bundle: boolean;
 }
 
@@ -60,8 +60,8 @@ const chpst: CommandSpec = { module: 'chpst', nodeOptions: [], records: 'process
 
 /** Every command name, as in package.json's "bin" (one launcher each). */
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
-  runsvdir: { module: 'runsvdir', nodeOptions: SUPERVISOR_OPTIONS, records: 'nofile', bundle: false },
-  runsv: { module: 'runsv', nodeOptions: SUPERVISOR_OPTIONS, records: 'nofile', bundle: false },
+  runsvdir: { module: 'runsvdir', nodeOptions: SUPERVISOR_OPTIONS, records: 'nofile', bundle: true },
+  runsv: { module: 'runsv', nodeOptions: SUPERVISOR_OPTIONS, records: 'nofile', bundle: true },
   sv: { module: 'sv', nodeOptions: [], records: 'argv0', bundle: true },
   chpst,
   envdir: chpst,
