@@ -52,7 +52,11 @@ export const isRoot = process.getuid?.() === 0;
 /** @type {string[]} */
 const temporary = [];
 process.on('exit', () => {
-  for (const dir of temporary) removeDir(dir);
+  for (const dir of temporary) {
+    try {
+      removeDir(dir);
+    } catch {}
+  }
 });
 
 /**
@@ -74,10 +78,8 @@ export function tempDir(prefix = 'runit-ts-', mode) {
  * @param {string} dir
  */
 export function removeDir(dir) {
-  try {
-    removeCgroupsUnder(dir);
-    rmSync(dir, { recursive: true, force: true });
-  } catch {}
+  removeCgroupsUnder(dir);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /**
