@@ -97,13 +97,9 @@ export function removeCgroupsUnder(tree: string): void {
   const { dir: root } = cgroupBase();
   if (!root) return;
   let prefix: string;
-  try {
-    prefix = cgroupNameOf(realpathSync(tree));
-  } catch {
-    return;
-  }
   let names: string[];
   try {
+    prefix = cgroupNameOf(realpathSync(tree));
     names = readdirSync(root);
   } catch {
     return;
